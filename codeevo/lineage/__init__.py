@@ -1,0 +1,1 @@
+"""The run's store of record: one git commit per candidate, and a networkx index over it."""

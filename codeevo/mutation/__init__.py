@@ -1,0 +1,1 @@
+"""Operators that turn parent programs into child programs, and the EVOLVE-BLOCK rules."""

@@ -1,0 +1,60 @@
+"""The operator seam: turn a parent (and maybe a second parent) into a child program."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from codeevo.candidate import Candidate
+from codeevo.problem import Problem
+
+
+@dataclass(frozen=True)
+class ParentView:
+    """A recorded candidate with its program text, as an operator sees it."""
+
+    candidate: Candidate
+    program: str
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProposalRequest:
+    """Everything an operator may use; built by the engine from the population."""
+
+    problem: Problem
+    parent: ParentView
+    second_parent: ParentView | None = None
+    top_programs: tuple[ParentView, ...] = ()
+    inspirations: tuple[ParentView, ...] = ()
+    island: int = 0
+    candidate_id: str = ""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """An operator's answer. `program` is None when the operator failed (error says why)."""
+
+    program: str | None
+    operator: str
+    model: str | None = None
+    parents: tuple[str, ...] = ()  # candidate ids, primary first (crossover: two)
+    error: str | None = None
+    stage: str = "propose"  # where a failure happened: propose, llm, parse, apply, repair
+    exchange: dict[str, str] = field(default_factory=dict)  # file name → text (prompt, reply)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    latency: float = 0.0
+    retries: int = 0
+
+
+@runtime_checkable
+class Operator(Protocol):
+    """A mutation operator. The engine always offers a second parent (when the island has one);
+    the operator decides whether to use it and names the parents it used in Proposal.parents."""
+
+    name: str
+
+    async def propose(self, request: ProposalRequest, rng: random.Random) -> Proposal: ...

@@ -1,0 +1,143 @@
+"""Load and validate a problem folder (problem.yaml + seed program + prompt + evaluator)."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from codeevo.config import ProblemConfig, load_yaml, validation_error
+from codeevo.errors import ConfigError
+from codeevo.mutation.blocks import BlockError, split
+
+BUILTIN_FEATURES = ("code_length", "code_lines")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A validated problem: its config, the seed program, the prompt and the evaluator folder."""
+
+    root: Path
+    config: ProblemConfig
+    seed_program: str
+    prompt: str
+    evaluator_dir: Path
+    templates: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def entry_name(self) -> str:
+        return Path(self.config.entry).name
+
+    def baseline_programs(self) -> dict[str, str]:
+        """name → program text for each baseline listed in problem.yaml."""
+        out: dict[str, str] = {}
+        for rel in self.config.baselines:
+            path = self.root / rel
+            out[path.stem] = path.read_text()
+        return out
+
+
+def find_problems(*roots: Path) -> list[Path]:
+    """Problem folders (holding problem.yaml) under the given roots, sorted by path."""
+    found: set[Path] = set()
+    for root in roots:
+        if (root / "problem.yaml").is_file():
+            found.add(root.resolve())
+        elif root.is_dir():
+            for p in root.glob("*/problem.yaml"):
+                found.add(p.parent.resolve())
+    return sorted(found)
+
+
+def load_problem(path: str | Path) -> Problem:
+    """Load a problem folder; every error names the file (and line) at fault."""
+    root = Path(path)
+    if root.is_file() and root.name == "problem.yaml":
+        root = root.parent
+    spec = root / "problem.yaml"
+    if not root.is_dir():
+        raise ConfigError(f"{root}: problem folder not found")
+    if not spec.is_file():
+        raise ConfigError(f"{spec}: missing (a problem folder needs problem.yaml)")
+    data, lines = load_yaml(spec)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{spec}:1: expected a mapping")
+    try:
+        cfg = ProblemConfig.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc, str(spec), lines) from exc
+
+    def _line(*key: str) -> str:
+        line = lines.get(key)
+        return f"{spec}:{line}" if line else str(spec)
+
+    names = [s.name for s in cfg.stages]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{_line('stages')}: stages: stage names must be unique")
+
+    entry = root / cfg.entry
+    if not entry.is_file():
+        raise ConfigError(f"{_line('entry')}: entry: seed program {entry} not found")
+    seed = entry.read_text()
+    try:
+        split(seed)
+    except BlockError as exc:
+        raise ConfigError(f"{entry}: {exc}") from exc
+    try:
+        ast.parse(seed, filename=str(entry))
+    except SyntaxError as exc:
+        raise ConfigError(f"{entry}:{exc.lineno}: seed program does not parse: {exc.msg}") from exc
+
+    prompt_path = root / cfg.prompt
+    if not prompt_path.is_file():
+        raise ConfigError(f"{_line('prompt')}: prompt: {prompt_path} not found")
+
+    ev_rel = cfg.evaluator.path or f"../../evaluators/{cfg.name}"
+    ev_dir = (root / ev_rel).resolve()
+    if not ev_dir.is_dir():
+        raise ConfigError(f"{_line('evaluator')}: evaluator: folder {ev_dir} not found")
+    module = ev_dir / f"{cfg.evaluator.module}.py"
+    if not module.is_file():
+        raise ConfigError(f"{_line('evaluator')}: evaluator.module: {module} not found")
+    _check_stage_functions(module, cfg, _line("stages"))
+
+    for i, rel in enumerate(cfg.baselines):
+        if not (root / rel).is_file():
+            raise ConfigError(f"{_line('baselines', str(i))}: baselines.{i}: {root / rel} not found")
+
+    templates = {p.stem: p.read_text() for p in sorted((root / "templates").glob("*.md"))}
+    return Problem(root.resolve(), cfg, seed, prompt_path.read_text(), ev_dir, templates)
+
+
+def _check_stage_functions(module: Path, cfg: ProblemConfig, where: str) -> None:
+    """Each stage's function must be defined at the evaluator module's top level."""
+    try:
+        tree = ast.parse(module.read_text(), filename=str(module))
+    except SyntaxError as exc:
+        raise ConfigError(f"{module}:{exc.lineno}: evaluator does not parse: {exc.msg}") from exc
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    defined |= {
+        t.id
+        for n in tree.body
+        if isinstance(n, ast.Assign)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    defined |= {
+        (a.asname or a.name).split(".")[0]
+        for n in tree.body
+        if isinstance(n, ast.ImportFrom)
+        for a in n.names
+    }
+    for stage in cfg.stages:
+        if stage.function not in defined:
+            raise ConfigError(
+                f"{where}: stage {stage.name!r}: function {stage.function!r} "
+                f"is not defined in {module}"
+            )
