@@ -2,7 +2,7 @@
 
 Wire protocol, identical for every sandbox, so the same in-sandbox runner runs everywhere:
 
-1. The sandbox starts ``python3 -u -I -S -c BOOTSTRAP`` (nothing mounted, nothing on argv or in
+1. The sandbox starts ``python3 -u -I -c BOOTSTRAP`` (nothing mounted, nothing on argv or in
    the environment that a candidate could use) and writes to its stdin:
    ``<len>\\n<runner source>`` then one JSON header line, then an uncompressed tar stream with
    ``program/<entry>``, ``evaluator/...`` and, when the problem has them, ``assets/...``.

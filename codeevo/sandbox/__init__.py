@@ -1,0 +1,1 @@
+"""Sandboxes that score candidate programs outside the driver's process."""
