@@ -19,3 +19,15 @@ class RunDirError(CodeevoError):
     """A run directory that is missing, not a run, or not resumable."""
 
     exit_code = 2
+
+
+class ProviderError(CodeevoError):
+    """Every configured LLM provider keeps failing; the run stops with this reason."""
+
+    exit_code = 3
+
+
+class BudgetError(CodeevoError):
+    """A budget was already spent before any work could start."""
+
+    exit_code = 2

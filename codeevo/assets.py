@@ -1,0 +1,60 @@
+"""Evaluator assets prepared on the host (trusted code of ours, never a candidate's).
+
+An evaluator folder may hold ``prepare.py`` defining ``prepare(config: dict, cache_dir: Path)
+-> Path``. It runs once in the driver (e.g. to build and cache a model zoo) and returns a folder
+that travels to the sandbox as secret ``assets/``: the evaluator reads it in ``setup(ctx)`` and
+the runner deletes it before any candidate process starts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from codeevo.errors import ConfigError
+from codeevo.problem import Problem
+
+
+def cache_root() -> Path:
+    """Where prepared assets are cached (``CODEEVO_CACHE`` or ``~/.cache/codeevo``)."""
+    env = os.environ.get("CODEEVO_CACHE")
+    root = Path(env) if env else Path.home() / ".cache" / "codeevo"
+    return root
+
+
+def prepare_assets(problem: Problem, evaluator_config: dict[str, Any] | None = None) -> Path | None:
+    """Run the evaluator's prepare hook, if it has one; return the assets folder."""
+    hook = problem.evaluator_dir / "prepare.py"
+    if not hook.is_file():
+        return None
+    name = f"_codeevo_prepare_{problem.name}"
+    spec = importlib.util.spec_from_file_location(name, hook)
+    if spec is None or spec.loader is None:
+        raise ConfigError(f"{hook}: cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    # The hook may import helpers that sit beside it.
+    sys.path.insert(0, str(problem.evaluator_dir))
+    try:
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        prepare = getattr(module, "prepare", None)
+        if not callable(prepare):
+            raise ConfigError(f"{hook}: defines no prepare(config, cache_dir) function")
+        config = problem.config.evaluator.config if evaluator_config is None else evaluator_config
+        root = cache_root() / "assets"
+        root.mkdir(parents=True, exist_ok=True)
+        out = prepare(dict(config), root)
+    finally:
+        try:
+            sys.path.remove(str(problem.evaluator_dir))
+        except ValueError:
+            pass
+    if out is None:
+        return None
+    path = Path(out)
+    if not path.is_dir():
+        raise ConfigError(f"{hook}: prepare() returned {path}, which is not a folder")
+    return path

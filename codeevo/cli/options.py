@@ -1,0 +1,113 @@
+"""Run-config flags shared by `run`, `resume`, `eval`, `config show` and `replay`.
+
+Layers, each validated on its own so an error names its source: defaults ← the problem's
+`defaults` ← `--config FILE` (each, in order) ← `--set a.b=value` ← dedicated flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codeevo.config import RunConfig, load_config_file, load_run_config
+from codeevo.errors import ConfigError
+from codeevo.problem import Problem
+
+
+def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True) -> None:
+    g = p.add_argument_group("run settings (override the config)")
+    g.add_argument("--config", action="append", default=[], metavar="FILE",
+                   help="YAML run config (repeatable; later files win)")
+    g.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="set any field, e.g. --set population.num_islands=8 (YAML value)")
+    g.add_argument("--seed", type=int)
+    if budget:
+        g.add_argument("--evals", type=int, help="budget: max evaluations (seed included)")
+        g.add_argument("--wall-time", type=float, metavar="SECONDS", help="budget: wall time")
+        g.add_argument("--max-tokens", type=int, help="budget: LLM tokens")
+        g.add_argument("--max-cost", type=float, metavar="DOLLARS", help="budget: LLM dollars")
+    g.add_argument("--model", action="append", default=[], metavar="LITELLM_MODEL",
+                   help="LLM model (repeatable: an equal-weight ensemble)")
+    g.add_argument("--api-base", help="OpenAI-compatible server for --model")
+    g.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
+    g.add_argument("--islands", type=int)
+    g.add_argument("--proposal-slots", type=int)
+    g.add_argument("--eval-slots", type=int)
+    g.add_argument("--max-in-flight", type=int)
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    cur = data
+    for key in keys[:-1]:
+        nxt = cur.setdefault(key, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"--set {dotted}: {key} is not a section")
+        cur = nxt
+    cur[keys[-1]] = value
+
+
+def flag_layer(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(--set layer, dedicated-flags layer) as nested dicts."""
+    sets: dict[str, Any] = {}
+    for item in getattr(args, "set", []) or []:
+        if "=" not in item:
+            raise ConfigError(f"--set {item}: expected PATH=VALUE")
+        path, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item}: value is not valid YAML: {exc}") from exc
+        _set_path(sets, path.strip(), value)
+    flags: dict[str, Any] = {}
+    mapping = {
+        "seed": "seed",
+        "evals": "budget.max_evaluations",
+        "wall_time": "budget.max_wall_seconds",
+        "max_tokens": "budget.max_tokens",
+        "max_cost": "budget.max_cost",
+        "sandbox": "sandbox.kind",
+        "islands": "population.num_islands",
+        "proposal_slots": "engine.proposal_slots",
+        "eval_slots": "engine.eval_slots",
+        "max_in_flight": "engine.max_in_flight",
+    }
+    for attr, path in mapping.items():
+        value = getattr(args, attr, None)
+        if value is not None:
+            _set_path(flags, path, value)
+    models = getattr(args, "model", []) or []
+    if models:
+        api_base = getattr(args, "api_base", None)
+        flags.setdefault("llm", {})["models"] = [
+            {"name": m, **({"api_base": api_base} if api_base else {})} for m in models
+        ]
+    elif getattr(args, "api_base", None):
+        raise ConfigError("--api-base needs --model")
+    return sets, flags
+
+
+def build_config(
+    problem: Problem | None, args: argparse.Namespace, base: RunConfig | None = None
+) -> RunConfig:
+    """The effective config: base (or defaults + the problem's defaults), files, then flags."""
+    layers: list[tuple[str, dict[str, Any], dict[tuple[str, ...], int] | None]] = []
+    if base is not None:
+        layers.append(("run config", base.model_dump(mode="json"), None))
+    elif problem is not None and problem.config.defaults:
+        layers.append((f"{problem.root / 'problem.yaml'} (defaults)",
+                       problem.config.defaults, None))
+    for file in getattr(args, "config", []) or []:
+        data, lines = load_config_file(Path(file))
+        layers.append((str(file), data, lines))
+    sets, flags = flag_layer(args)
+    if sets:
+        layers.append(("--set", sets, None))
+    if flags:
+        layers.append(("command line", flags, None))
+    if not layers:
+        return RunConfig()
+    return load_run_config(layers)

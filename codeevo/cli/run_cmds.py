@@ -1,0 +1,270 @@
+"""`codeevo run | resume | best | eval | problems | config show`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from codeevo.cli.options import add_run_options, build_config
+from codeevo.errors import RunDirError
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("run", help="evolve a problem (a new run directory)")
+    p.add_argument("problem", type=Path, help="problem folder (holds problem.yaml)")
+    p.add_argument("--out", type=Path, help="run directory (default runs/<problem>-<time>)")
+    _output_flags(p)
+    add_run_options(p)
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("resume", help="continue a run after Ctrl-C or a crash")
+    p.add_argument("run_dir", type=Path)
+    _output_flags(p)
+    add_run_options(p)
+    p.set_defaults(handler=cmd_resume)
+
+    p = sub.add_parser("best", help="the best program of a run, with its metrics")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(handler=cmd_best)
+
+    p = sub.add_parser("eval", help="score one program on a problem")
+    p.add_argument("problem", type=Path)
+    p.add_argument("--program", type=Path, help="program file (default: the seed)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    add_run_options(p, budget=False)
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("problems", help="list problems found")
+    p.add_argument("roots", type=Path, nargs="*", default=[Path("problems")])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_problems)
+
+    p = sub.add_parser("config", help="configuration helpers")
+    csub = p.add_subparsers(dest="config_cmd", metavar="ACTION")
+    csub.required = True
+    s = csub.add_parser("show", help="print the effective config for a problem (or run)")
+    s.add_argument("target", type=Path, help="problem folder or run directory")
+    add_run_options(s)
+    s.set_defaults(handler=cmd_config_show)
+
+
+def _output_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
+
+
+# ---------------------------------------------------------------- run / resume
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from codeevo.problem import load_problem
+
+    problem = load_problem(args.problem)
+    config = build_config(problem, args)
+    out = args.out or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.exists() and any(out.iterdir()):
+        raise RunDirError(f"{out}: already exists and is not empty "
+                          f"(use `codeevo resume {out}` to continue it)")
+    return _drive(problem, config, out, resume=False, args=args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from codeevo.problem import load_problem
+    from codeevo.runs import RunDir
+
+    run = RunDir.open(args.run_dir)
+    problem = load_problem(run.problem_path())
+    config = build_config(problem, args, base=run.load_config())
+    return _drive(problem, config, args.run_dir, resume=True, args=args)
+
+
+def _drive(problem: Any, config: Any, out: Path, *, resume: bool,
+           args: argparse.Namespace) -> int:
+    from codeevo.progress import ProgressView
+    from codeevo.session import open_session
+
+    view = ProgressView(config.budget.max_evaluations, quiet=args.quiet or args.json)
+
+    async def main() -> Any:
+        session = await open_session(problem, config, out, resume=resume, on_event=view)
+        if not (args.quiet or args.json):
+            for line in session.notices:
+                print(line, file=sys.stderr)
+        loop = asyncio.get_running_loop()
+        engine = session.engine
+        hits = {"n": 0}
+
+        def on_signal(name: str) -> None:
+            hits["n"] += 1
+            engine.stop(f"interrupted ({name})", cancel=True)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig.name)
+        try:
+            return await session.run_to_end(), session
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    try:
+        outcome, session = asyncio.run(main())
+    finally:
+        view.close()
+    best = outcome.best
+    summary = {
+        "run": str(out),
+        "reason": outcome.reason,
+        "finished": outcome.finished,
+        "evaluations": outcome.evaluations,
+        "best_id": best.id if best else None,
+        "best_score": best.score if best else None,
+        **session.engine.stats.totals(),
+        "tokens": session.engine.stats.tokens,
+        "cost": round(session.engine.stats.cost, 6),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    elif not args.quiet:
+        score = "-" if best is None or best.score is None else f"{best.score:.6f}"
+        print(f"{outcome.reason}: {outcome.evaluations} evaluations, best {score} "
+              f"({summary['best_id']}) in {out}")
+    return 0 if outcome.finished else 130 if "interrupted" in outcome.reason else 1
+
+
+# ---------------------------------------------------------------- best
+
+
+def best_record(run_dir: Path) -> tuple[Any, str, dict[str, Any]]:
+    """(best candidate, its program, run totals) read from the lineage alone."""
+    from codeevo.candidate import Status
+    from codeevo.lineage.store import GitLineageStore
+    from codeevo.runs import RunDir
+    from codeevo.stats import RunStats
+
+    run = RunDir.open(run_dir)
+    store = GitLineageStore.open(run.lineage_path)
+    try:
+        cands = list(store.candidates())
+        stats = RunStats.from_candidates(cands)
+        ok = [c for c in cands if c.status == Status.OK and c.score is not None]
+        if not ok:
+            raise RunDirError(f"{run_dir}: no successfully evaluated candidate yet")
+        best = max(ok, key=lambda c: (c.score, -c.seq))
+        program = store.program(best.id)
+    finally:
+        store.close()
+    totals = {"candidates": stats.candidates, "evaluations": stats.evaluations,
+              "tokens": stats.tokens, "cost": round(stats.cost, 6), **stats.totals()}
+    return best, program, totals
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    best, program, totals = best_record(args.run_dir)
+    if args.json:
+        print(json.dumps({
+            "id": best.id, "status": best.status.value, "score": best.score,
+            "metrics": best.metrics, "features": best.features, "operator": best.operator,
+            "parents": best.parents, "island": best.island, "program": program,
+            "totals": totals,
+        }))
+        return 0
+    from rich.console import Console
+    from rich.syntax import Syntax
+
+    con = Console()
+    con.print(f"[bold]best[/] {best.id}  score [bold]{best.score:.6f}[/]  "
+              f"operator {best.operator}  island {best.island}  parents {best.parents}")
+    for k, v in sorted(best.metrics.items()):
+        con.print(f"  {k} = {v:.6g}")
+    con.print(Syntax(program, "python", line_numbers=True))
+    con.print(f"{totals['candidates']} candidates, {totals['evaluations']} evaluations, "
+              f"{totals['tokens']} tokens, ${totals['cost']:.4f}")
+    for name, t in totals["by_model"].items():
+        con.print(f"  model {name}: {t['calls']} calls, {t['tokens_in']}+{t['tokens_out']} "
+                  f"tokens, ${t['cost']:.4f}")
+    return 0
+
+
+# ---------------------------------------------------------------- eval
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from codeevo.errors import ConfigError
+    from codeevo.evaluate import evaluate_program
+    from codeevo.problem import load_problem
+
+    problem = load_problem(args.problem)
+    config = build_config(problem, args)
+    if args.program is None:
+        program = problem.seed_program
+    else:
+        try:
+            program = args.program.read_text()
+        except OSError as exc:
+            raise ConfigError(f"{args.program}: cannot read: {exc.strerror}") from exc
+    result = asyncio.run(evaluate_program(problem, program, config))
+    if args.json:
+        print(json.dumps(result.model_dump(mode="json",
+                                           include={"status", "score", "metrics", "features",
+                                                    "stage", "reason", "artifacts"})))
+    else:
+        score = "-" if result.score is None else f"{result.score:.6f}"
+        print(f"status {result.status.value}  score {score}  stage {result.stage}")
+        if result.reason:
+            print(f"reason: {result.reason}")
+        for k, v in sorted(result.metrics.items()):
+            print(f"  {k} = {v:.6g}")
+        for k, v in sorted(result.features.items()):
+            print(f"  feature {k} = {v:.6g}")
+    return 0 if result.status.value == "ok" else 1
+
+
+# ---------------------------------------------------------------- problems / config
+
+
+def cmd_problems(args: argparse.Namespace) -> int:
+    from codeevo.errors import ConfigError
+    from codeevo.problem import find_problems, load_problem
+
+    rows = []
+    for path in find_problems(*args.roots):
+        try:
+            p = load_problem(path)
+            rows.append({"name": p.name, "path": str(path), "description": p.config.description,
+                         "evaluator": str(p.evaluator_dir), "sandbox": p.config.sandbox_profile})
+        except ConfigError as exc:
+            rows.append({"name": path.name, "path": str(path), "error": str(exc)})
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    if not rows:
+        print("no problems found under " + ", ".join(map(str, args.roots)))
+        return 1
+    for r in rows:
+        if "error" in r:
+            print(f"{r['name']:<20} INVALID: {r['error']}")
+        else:
+            print(f"{r['name']:<20} {r['sandbox']:<10} {r['description']}")
+    return 0
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from codeevo.config import dump_yaml
+    from codeevo.problem import load_problem
+    from codeevo.runs import RunDir
+
+    target: Path = args.target
+    if (target / "run.json").is_file():
+        run = RunDir.open(target)
+        config = build_config(load_problem(run.problem_path()), args, base=run.load_config())
+    else:
+        config = build_config(load_problem(target), args)
+    sys.stdout.write(dump_yaml(config))
+    return 0

@@ -1,0 +1,470 @@
+"""The steady-state evolution loop: select → propose → screen → evaluate → record → insert.
+
+A freed slot starts new work at once (no generations, no barrier). Proposals and evaluations
+have separate limits; `max_in_flight` bounds candidates between selection and record (1 makes a
+run reproducible commit for commit). Every random choice comes from the run's seeded RNG, drawn
+synchronously when a candidate is started, so concurrency never reorders draws.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from codeevo.candidate import Candidate, EvalResult, Status, candidate_id
+from codeevo.config import RunConfig
+from codeevo.errors import CodeevoError, ProviderError
+from codeevo.events import EventLog
+from codeevo.lineage.base import LineageStore
+from codeevo.mutation.base import Operator, ParentView, Proposal, ProposalRequest
+from codeevo.mutation.screen import program_hash, screen
+from codeevo.population.islands import IslandModel
+from codeevo.population.selection import (
+    inspirations,
+    select_parent,
+    select_second_parent,
+    top_programs,
+)
+from codeevo.problem import Problem
+from codeevo.sandbox.base import Sandbox, SandboxJob
+from codeevo.stats import RunStats
+
+# Consecutive proposals that never reach the sandbox before the run is declared stalled.
+STALL_LIMIT = 500
+
+
+class SeedError(CodeevoError):
+    """The seed program failed; evolution has nothing to start from."""
+
+    exit_code = 1
+
+
+def builtin_features(program: str) -> dict[str, float]:
+    return {"code_length": float(len(program)), "code_lines": float(program.count("\n") + 1)}
+
+
+@dataclass
+class RunOutcome:
+    reason: str
+    finished: bool  # True when a budget was reached (not interrupted or failed)
+    evaluations: int
+    best: Candidate | None
+
+
+@dataclass
+class _Work:
+    """One candidate in flight: what was drawn for it when it started."""
+
+    island: int
+    operator: Operator
+    request: ProposalRequest
+    rng: random.Random
+    started: float = field(default_factory=time.monotonic)
+
+
+class Engine:
+    """Runs one evolution; owns the population, the RNG, the counters and the budgets."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        config: RunConfig,
+        *,
+        sandbox: Sandbox,
+        operators: dict[str, Operator],
+        mix: dict[str, float],
+        store: LineageStore,
+        events: EventLog,
+        assets_dir: Path | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.problem = problem
+        self.config = config
+        self.sandbox = sandbox
+        self.operators = operators
+        self.mix = {k: w for k, w in mix.items() if w > 0 and k in operators}
+        if not self.mix:
+            raise ValueError("operator mix selects none of the available operators")
+        self.store = store
+        self.events = events
+        self.assets_dir = assets_dir
+        self.on_event = on_event
+        self.rng = random.Random(config.seed)
+        self.islands = IslandModel(config.population, problem.config.features)
+        self.stats = RunStats()
+        self.programs: dict[str, str] = {}  # id → program, for candidates in an archive
+        self.artifacts: dict[str, dict[str, str]] = {}
+        self.seen_hashes: set[str] = set()
+        self.seq = 0
+        self.island_counter = 0
+        self._consecutive_rejects = 0
+        self._stop_reason: str | None = None
+        self._finished = False
+        self._resumed = False
+        self._running = asyncio.Event()
+        self._running.set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._proposal_sem = asyncio.Semaphore(config.engine.proposal_slots)
+        self._eval_sem = asyncio.Semaphore(config.engine.eval_slots)
+        self._t0 = time.monotonic()
+
+    # ------------------------------------------------------------------ control
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def pause(self) -> None:
+        """Start no new candidates; those in flight finish."""
+        if not self.paused:
+            self._running.clear()
+            self._emit("paused")
+
+    def resume(self) -> None:
+        if self.paused:
+            self._running.set()
+            self._emit("resumed")
+
+    def stop(self, reason: str = "stopped by user", cancel: bool = True) -> None:
+        """Stop the run: no new work; in-flight work is cancelled (or allowed to finish)."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        self._running.set()
+        if cancel:
+            for task in list(self._tasks):
+                task.cancel()
+
+    # ------------------------------------------------------------------ resume
+
+    def restore(self) -> int:
+        """Rebuild islands, archives, counters and hashes from the lineage; return #candidates."""
+        n = 0
+        for cand in self.store.candidates():
+            n += 1
+            self.seq = max(self.seq, cand.seq + 1)
+            if cand.program_hash:
+                self.seen_hashes.add(cand.program_hash)
+            self.stats.account(cand)
+            if cand.status != Status.REJECTED:
+                self._insert(cand, replay=True)
+        for cand_id in self._archived_ids():
+            self.programs[cand_id] = self.store.program(cand_id)
+        self._resumed = n > 0
+        # A resumed run continues with a fresh stream derived from the seed and its length.
+        self.rng = random.Random(f"{self.config.seed}:{self.seq}")
+        self.island_counter = self.seq
+        return n
+
+    def _archived_ids(self) -> set[str]:
+        return {c.id for i in range(self.islands.num_islands) for c in self.islands.elites(i)}
+
+    # ------------------------------------------------------------------ main loop
+
+    async def run(self) -> RunOutcome:
+        self._t0 = time.monotonic()
+        self._emit(
+            "started",
+            problem=self.problem.name,
+            seed=self.config.seed,
+            resumed=self._resumed,
+            candidates=self.seq,
+            sandbox=getattr(self.sandbox, "name", "?"),
+            operators=self.mix,
+        )
+        try:
+            if self.seq == 0:
+                await self._seed_population()
+            while self._stop_reason is None:
+                await self._running.wait()
+                if self._stop_reason is not None:
+                    break
+                reason = self._budget_reason(starting=True)
+                if reason is not None:
+                    if not self._tasks:
+                        self._finish(reason)
+                        break
+                elif len(self._tasks) < self._max_in_flight():
+                    self._start_one()
+                    continue
+                await self._wait_some()
+            await self._drain()
+        except asyncio.CancelledError:
+            self.stop("interrupted")
+            await self._drain()
+        finally:
+            await self.sandbox.close()
+        best = self.islands.best()
+        self._emit(
+            "stopped",
+            reason=self._stop_reason,
+            finished=self._finished,
+            evaluations=self.stats.evaluations,
+            best_id=best.id if best else None,
+            best_score=best.score if best else None,
+        )
+        return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations, best)
+
+    def _max_in_flight(self) -> int:
+        e = self.config.engine
+        return e.max_in_flight or (e.proposal_slots + e.eval_slots)
+
+    def _finish(self, reason: str) -> None:
+        self._finished = True
+        self._stop_reason = reason
+
+    def _budget_reason(self, starting: bool) -> str | None:
+        b = self.config.budget
+        reserved = self.stats.evaluations + (len(self._tasks) if starting else 0)
+        if b.max_evaluations is not None and reserved >= b.max_evaluations:
+            return f"evaluation budget reached ({b.max_evaluations})"
+        if b.max_wall_seconds is not None and time.monotonic() - self._t0 >= b.max_wall_seconds:
+            return f"wall-time budget reached ({b.max_wall_seconds:g} s)"
+        if b.max_tokens is not None and self.stats.tokens >= b.max_tokens:
+            return f"token budget reached ({b.max_tokens})"
+        if b.max_cost is not None and self.stats.cost >= b.max_cost:
+            return f"cost budget reached (${b.max_cost:g})"
+        if self._consecutive_rejects >= STALL_LIMIT:
+            return f"stalled: {STALL_LIMIT} proposals in a row never reached the sandbox"
+        return None
+
+    async def _wait_some(self) -> None:
+        if not self._tasks:
+            await asyncio.sleep(0)
+            return
+        timeout = None
+        b = self.config.budget
+        if b.max_wall_seconds is not None:
+            timeout = max(0.0, b.max_wall_seconds - (time.monotonic() - self._t0)) + 0.01
+        done, _ = await asyncio.wait(self._tasks, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if not done and b.max_wall_seconds is not None:
+            self._finish(f"wall-time budget reached ({b.max_wall_seconds:g} s)")
+            for task in list(self._tasks):
+                task.cancel()
+        for task in done:
+            self._reap(task)
+
+    def _reap(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, ProviderError):
+            self.stop(f"LLM providers failing: {exc}", cancel=True)
+        elif exc is not None:
+            self.stop(f"internal error: {type(exc).__name__}: {exc}", cancel=True)
+            raise exc
+
+    async def _drain(self) -> None:
+        while self._tasks:
+            done, _ = await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                self._tasks.discard(task)
+                if not task.cancelled() and task.exception() is not None:
+                    exc = task.exception()
+                    if self._stop_reason is None:
+                        self._stop_reason = f"internal error: {exc}"
+
+    # ------------------------------------------------------------------ seeding
+
+    async def _seed_population(self) -> None:
+        """Evaluate the seed program (and baselines if asked); they enter every island."""
+        programs = [("seed", "seed", self.problem.seed_program)]
+        if self.config.population.seed_baselines:
+            programs += [
+                ("baseline", name, text) for name, text in self.problem.baseline_programs().items()
+            ]
+        for operator, label, program in programs:
+            t0 = time.monotonic()
+            result = await self._evaluate(program, f"{label}")
+            cand = self._new_candidate(
+                Proposal(program=program, operator=operator), island=0, result=result
+            )
+            cand.extra["label"] = label
+            cand.timings = {"eval": round(result.elapsed, 4), "total": time.monotonic() - t0}
+            self._record(cand, program, result, Proposal(program=program, operator=operator))
+        if self.islands.best() is None:
+            seed = self.store.commit_of(candidate_id(0))
+            raise SeedError(
+                f"the seed program did not evaluate successfully (candidate {candidate_id(0)}, "
+                f"commit {seed[:10]}); see `codeevo best` / the lineage for its artifacts"
+            )
+
+    # ------------------------------------------------------------------ one candidate
+
+    def _start_one(self) -> None:
+        island = self.island_counter % self.islands.num_islands
+        self.island_counter += 1
+        rng = self.rng
+        name = rng.choices(list(self.mix), weights=list(self.mix.values()))[0]
+        archive = self.islands.archive(island)
+        pcfg = self.config.population
+        parent = select_parent(archive, rng, pcfg)
+        second = select_second_parent(archive, rng, parent.id)
+        excl = {parent.id} | ({second.id} if second else set())
+        insp = inspirations(archive, rng, pcfg.num_inspirations, excl)
+        top = top_programs(archive, pcfg.num_top_programs)
+        request = ProposalRequest(
+            problem=self.problem,
+            parent=self._view(parent),
+            second_parent=self._view(second) if second else None,
+            top_programs=tuple(self._view(c) for c in top),
+            inspirations=tuple(self._view(c) for c in insp),
+            island=island,
+        )
+        work = _Work(island, self.operators[name], request, random.Random(rng.getrandbits(64)))
+        task = asyncio.create_task(self._pipeline(work))
+        self._tasks.add(task)
+
+    def _view(self, cand: Candidate) -> ParentView:
+        return ParentView(cand, self.programs[cand.id], self.artifacts.get(cand.id, {}))
+
+    async def _pipeline(self, work: _Work) -> None:
+        t0 = time.monotonic()
+        async with self._proposal_sem:
+            proposal = await work.operator.propose(work.request, work.rng)
+        t_prop = time.monotonic() - t0
+        parents = proposal.parents or (work.request.parent.candidate.id,)
+        proposal = _with_parents(proposal, parents)
+        self._emit("proposed", operator=proposal.operator, model=proposal.model,
+                   parents=list(parents), island=work.island, ok=proposal.program is not None)
+        program = proposal.program
+        if program is None:
+            result = EvalResult(status=Status.REJECTED, stage=proposal.stage,
+                                reason=proposal.error or "operator returned no program")
+            return self._finish_candidate(work, proposal, "", result, t0, t_prop, 0.0)
+        verdict = screen(work.request.parent.program, program, self.seen_hashes)
+        if not verdict.ok:
+            result = EvalResult(status=Status.REJECTED, stage=verdict.stage, reason=verdict.reason)
+            self._emit("screened", ok=False, stage=verdict.stage, reason=verdict.reason)
+            return self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
+        self.seen_hashes.add(verdict.program_hash)
+        t1 = time.monotonic()
+        async with self._eval_sem:
+            result = await self._evaluate(program, "candidate")
+        self._finish_candidate(work, proposal, program, result, t0, t_prop,
+                               time.monotonic() - t1)
+
+    async def _evaluate(self, program: str, label: str) -> EvalResult:
+        job = SandboxJob(
+            program=program,
+            entry=self.problem.entry_name,
+            evaluator_dir=self.problem.evaluator_dir,
+            evaluator_module=self.problem.config.evaluator.module,
+            stages=tuple(self.problem.config.stages),
+            evaluator_config=self.problem.config.evaluator.config,
+            assets_dir=self.assets_dir,
+            candidate_id=label,
+        )
+        result = await self.sandbox.evaluate(job)
+        if result.status == Status.OK:
+            feats = builtin_features(program)
+            feats.update(result.features)
+            result = result.model_copy(update={"features": feats})
+        return result
+
+    def _finish_candidate(
+        self, work: _Work, proposal: Proposal, program: str, result: EvalResult,
+        t0: float, t_prop: float, t_eval: float,
+    ) -> None:
+        cand = self._new_candidate(proposal, island=work.island, result=result)
+        cand.timings = {"propose": round(t_prop, 4), "eval": round(t_eval, 4),
+                        "total": round(time.monotonic() - t0, 4)}
+        self._record(cand, program, result, proposal)
+
+    def _new_candidate(self, proposal: Proposal, island: int, result: EvalResult) -> Candidate:
+        program = proposal.program or ""
+        return Candidate(
+            id="",
+            seq=-1,
+            parents=list(proposal.parents),
+            operator=proposal.operator,
+            model=proposal.model,
+            island=island,
+            status=result.status,
+            stage=result.stage,
+            reason=result.reason,
+            score=result.score if result.status == Status.OK else None,
+            metrics=result.metrics,
+            features=result.features,
+            tokens={"input": proposal.tokens_in, "output": proposal.tokens_out},
+            cost=proposal.cost,
+            program_hash=program_hash(program) if program else "",
+            entry=self.problem.entry_name,
+            extra={"latency": round(proposal.latency, 4), "retries": proposal.retries}
+            if proposal.model else {},
+        )
+
+    def _record(self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal) -> None:
+        """Assign the id, insert into the archive, write the commit, emit events (synchronous:
+        the single writer is the event loop itself, so commits are ordered by seq)."""
+        cand.seq = self.seq
+        cand.id = candidate_id(self.seq)
+        self.seq += 1
+        if cand.program_hash:
+            self.seen_hashes.add(cand.program_hash)
+        self.stats.account(cand)
+        inserted, cell = self._insert(cand, replay=False, program=program, result=result)
+        cand.inserted = inserted
+        cand.cell = list(cell) if cell is not None else None
+        files = {f"exchange/{k}": v for k, v in proposal.exchange.items()}
+        files.update({f"artifacts/{k}": v for k, v in result.artifacts.items()})
+        self.store.record(cand, program, files)
+        if cand.status == Status.REJECTED:
+            self._consecutive_rejects += 1
+        else:
+            self._consecutive_rejects = 0
+        best = self.islands.best()
+        self._emit(
+            "evaluated",
+            id=cand.id, parents=cand.parents, operator=cand.operator, model=cand.model,
+            island=cand.island, status=cand.status.value, stage=cand.stage, reason=cand.reason,
+            score=cand.score, cell=cand.cell, inserted=inserted,
+        )
+        if inserted:
+            self._emit("inserted", id=cand.id, island=cand.island, cell=cand.cell,
+                       score=cand.score)
+        self._emit("progress", **self.stats.progress(
+            best, time.monotonic() - self._t0, self.config.budget, self.seq))
+
+    def _insert(
+        self, cand: Candidate, replay: bool, program: str | None = None,
+        result: EvalResult | None = None,
+    ) -> tuple[bool, tuple[int, ...] | None]:
+        """Archive insertion + migration, identical live and on replay (resume).
+        Call after `self.stats.account(cand)` so the evaluation count includes `cand`."""
+        inserted_any = False
+        cell: tuple[int, ...] | None = None
+        founder = cand.operator in ("seed", "baseline")
+        if cand.ok:
+            targets = range(self.islands.num_islands) if founder else [cand.island]
+            for island in targets:
+                ok, c = self.islands.add(cand, island=island)
+                inserted_any = inserted_any or ok
+                cell = cell if cell is not None else c
+            if inserted_any and not replay and program is not None:
+                self.programs[cand.id] = program
+                if result is not None:
+                    self.artifacts[cand.id] = dict(result.artifacts)
+        if cand.status != Status.REJECTED and not founder:
+            for mig in self.islands.maybe_migrate(self.stats.evaluations):
+                if not replay:
+                    self._emit("migrated", id=mig.candidate_id, source=mig.source,
+                               dest=mig.dest, accepted=mig.accepted)
+        return inserted_any, cell
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        event = self.events.emit(kind, **fields)
+        if self.on_event is not None:
+            self.on_event(event)
+
+
+def _with_parents(proposal: Proposal, parents: tuple[str, ...]) -> Proposal:
+    return replace(proposal, parents=tuple(parents))
+
+

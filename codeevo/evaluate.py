@@ -1,0 +1,54 @@
+"""Score one program outside a run (``codeevo eval``, reports, baselines)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from codeevo.assets import prepare_assets
+from codeevo.candidate import EvalResult, Status
+from codeevo.config import RunConfig
+from codeevo.engine import builtin_features
+from codeevo.problem import Problem
+from codeevo.sandbox.base import Sandbox, SandboxJob
+
+
+async def evaluate_program(
+    problem: Problem,
+    program: str,
+    config: RunConfig,
+    *,
+    evaluator_config: dict[str, Any] | None = None,
+    sandbox: Sandbox | None = None,
+) -> EvalResult:
+    """Run the problem's cascade on `program` in the configured sandbox.
+
+    `evaluator_config` replaces the problem's `evaluator.config` (e.g. ``{"split": "heldout"}``
+    merged by the caller); the prepare hook sees the same config.
+    """
+    ev_cfg = problem.config.evaluator.config if evaluator_config is None else evaluator_config
+    own = sandbox is None
+    if sandbox is None:
+        from codeevo.sandbox.select import make_sandbox
+
+        sandbox, _ = make_sandbox(config, problem)
+    try:
+        assets = await asyncio.to_thread(prepare_assets, problem, ev_cfg)
+        job = SandboxJob(
+            program=program,
+            entry=problem.entry_name,
+            evaluator_dir=problem.evaluator_dir,
+            evaluator_module=problem.config.evaluator.module,
+            stages=tuple(problem.config.stages),
+            evaluator_config=ev_cfg,
+            assets_dir=assets,
+        )
+        result = await sandbox.evaluate(job)
+    finally:
+        if own:
+            await sandbox.close()
+    if result.status == Status.OK:
+        feats = builtin_features(program)
+        feats.update(result.features)
+        result = result.model_copy(update={"features": feats})
+    return result

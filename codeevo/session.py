@@ -1,0 +1,84 @@
+"""Wire a run together: problem + config + run directory → a ready Engine (new or resumed).
+
+The CLI, the TUI and `codeevo replay` all start runs through here, so a run started anywhere
+is an ordinary run directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codeevo.assets import prepare_assets
+from codeevo.config import RunConfig
+from codeevo.engine import Engine
+from codeevo.events import EventLog
+from codeevo.lineage.store import GitLineageStore
+from codeevo.mutation.registry import make_operators
+from codeevo.problem import Problem, load_problem
+from codeevo.runs import RunDir
+from codeevo.sandbox.select import make_sandbox
+
+
+@dataclass
+class Session:
+    """An engine plus what must be closed after it ran."""
+
+    engine: Engine
+    run: RunDir
+    notices: list[str]
+
+    async def run_to_end(self) -> Any:
+        try:
+            return await self.engine.run()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.engine.store.close()
+        self.engine.events.close()
+        self.run.release()
+
+
+async def open_session(
+    problem: Problem,
+    config: RunConfig,
+    run_path: Path,
+    *,
+    resume: bool = False,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+) -> Session:
+    """Create (or reopen) the run directory and build its engine. Nothing is written before the
+    config and the problem have been validated by the caller."""
+    notices: list[str] = []
+    operators, mix, notice = make_operators(config, run_path / "llm")
+    if notice:
+        notices.append(notice)
+    sandbox, how = make_sandbox(config, problem)
+    notices.append(how)
+    assets = await asyncio.to_thread(prepare_assets, problem)
+    if resume:
+        run = RunDir.open(run_path)
+        run.acquire()
+        run.save_config(config)
+        store = GitLineageStore.open(run.lineage_path)
+    else:
+        run = RunDir.create(run_path, problem.root, config)
+        run.acquire()
+        store = GitLineageStore.create(run.lineage_path)
+    events = EventLog(run.events_path)
+    engine = Engine(problem, config, sandbox=sandbox, operators=operators, mix=mix,
+                    store=store, events=events, assets_dir=assets, on_event=on_event)
+    if resume:
+        n = engine.restore()
+        notices.append(f"resumed {run_path}: {n} candidates restored from the lineage")
+    for line in notices:
+        events.emit("notice", message=line)
+    return Session(engine, run, notices)
+
+
+def problem_of(run: RunDir) -> Problem:
+    return load_problem(run.problem_path())
