@@ -1,0 +1,526 @@
+"""The offline operator: AST-guided edits inside EVOLVE-BLOCKs, no LLM needed.
+
+Edits: perturb a numeric literal, swap a comparison operator (`<`↔`<=`, ...), swap an arithmetic
+operator (`+`↔`-`, `*`↔`/`, also in `+=` ...), and crossover — replace a function (same name) or
+a statement of the parent's block with the second parent's version.
+
+How: the program is parsed once (or, when it does not parse as a whole, each block alone after
+removing its common indentation); only nodes lying inside a block are touched, and each edit
+replaces the exact source span of its node (or operator token). Text outside the edited spans —
+the fixed parts, comments, formatting — stays byte-identical. A child is returned only if it
+still parses, stays inside the blocks, and differs from the parent.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from codeevo.config import OperatorConfig
+from codeevo.mutation.base import Proposal, ProposalRequest
+from codeevo.mutation.blocks import BlockError, edits_confined, split
+
+_ATTEMPTS = 8  # children tried before giving up on producing a changed, valid one
+_KIND_WEIGHTS = {"literal": 0.6, "compare": 0.2, "arith": 0.2}
+_COMPARE_SWAPS = {
+    ast.Lt: ("<", ("<=", ">")),
+    ast.LtE: ("<=", ("<", ">=")),
+    ast.Gt: (">", (">=", "<")),
+    ast.GtE: (">=", (">", "<=")),
+    ast.Eq: ("==", ("!=",)),
+    ast.NotEq: ("!=", ("==",)),
+}
+_ARITH_SWAPS = {ast.Add: ("+", "-"), ast.Sub: ("-", "+"), ast.Mult: ("*", "/"), ast.Div: ("/", "*")}
+_OP_RE = re.compile(r"\*\*=?|//=?|<=|>=|==|!=|[-+*/%@&|^<>]=?")
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+@dataclass(frozen=True)
+class _Edit:
+    start: int  # absolute character offsets into the program
+    end: int
+    text: str
+    note: str
+
+
+class _Unit:
+    """A parsed piece of the program (the whole of it, or one dedented block) with a map from
+    AST positions (line, UTF-8 byte column) to absolute character offsets in the program."""
+
+    def __init__(self, program: str, base: int, text: str, indent: int) -> None:
+        self.program = program
+        self.lines = text.split("\n")  # original (indented) lines, as the parser counts them
+        self.indent = indent
+        self.starts: list[int] = []
+        pos = base
+        for line in self.lines:
+            self.starts.append(pos)
+            pos += len(line) + 1
+        src = "\n".join(line[indent:] for line in self.lines)
+        self.tree = ast.parse(src)
+        self.parents: dict[int, ast.AST] = {}  # filled by _Parsed._index
+
+    def offset(self, lineno: int, col: int) -> int:
+        line = self.lines[lineno - 1]
+        if line.isascii():
+            return self.starts[lineno - 1] + self.indent + col
+        body = line[self.indent :].encode("utf-8")[:col].decode("utf-8", "ignore")
+        return self.starts[lineno - 1] + self.indent + len(body)
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        end_line = getattr(node, "end_lineno", None) or node.lineno  # type: ignore[attr-defined]
+        end_col = getattr(node, "end_col_offset", None)
+        end = self.offset(end_line, end_col if end_col is not None else 0)
+        return self.offset(node.lineno, node.col_offset), end  # type: ignore[attr-defined]
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        cur = self.parents.get(id(node))
+        while cur is not None:
+            yield cur
+            cur = self.parents.get(id(cur))
+
+
+class _Parsed:
+    """A program, its block character ranges, and the units whose nodes may be edited."""
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+        segs = split(program)  # raises BlockError
+        self.ranges: list[tuple[int, int]] = []
+        pos = 0
+        for fixed, block in zip(segs.fixed, segs.blocks, strict=False):
+            pos += len(fixed)
+            self.ranges.append((pos, pos + len(block)))
+            pos += len(block)
+        self.units: list[_Unit] = []
+        self.whole = True
+        self._nodes: list[tuple[_Unit, ast.AST, int, int]] | None = None
+        self._tops: list[tuple[_Unit, ast.stmt, int, int]] | None = None
+        try:
+            self.units.append(_Unit(program, 0, program, 0))
+        except (SyntaxError, ValueError, RecursionError):
+            self.whole = False
+            for start, end in self.ranges:
+                unit = _dedented_unit(program, start, end)
+                if unit is not None:
+                    self.units.append(unit)
+
+    def inside(self, start: int, end: int) -> bool:
+        return any(lo <= start and end <= hi for lo, hi in self.ranges)
+
+    def block_of(self, start: int) -> int:
+        return next(i for i, (lo, hi) in enumerate(self.ranges) if lo <= start < hi)
+
+    def nodes(self) -> list[tuple[_Unit, ast.AST, int, int]]:
+        """Every node lying inside a block (f-string internals excluded), in source order."""
+        if self._nodes is None:
+            self._index()
+        assert self._nodes is not None
+        return self._nodes
+
+    def top_statements(self) -> list[tuple[_Unit, ast.stmt, int, int]]:
+        """Statements inside a block whose enclosing statements are not inside it."""
+        if self._tops is None:
+            self._index()
+        assert self._tops is not None
+        return self._tops
+
+    def _index(self) -> None:
+        # One depth-first pass: parent links, block membership, f-string and nesting flags.
+        nodes: list[tuple[_Unit, ast.AST, int, int]] = []
+        tops: list[tuple[_Unit, ast.stmt, int, int]] = []
+        for unit in self.units:
+            stack: list[tuple[ast.AST, bool, bool]] = [(unit.tree, False, False)]
+            while stack:
+                node, in_fstring, under_stmt = stack.pop()
+                in_fstring = in_fstring or isinstance(node, ast.JoinedStr)
+                if hasattr(node, "lineno") and not in_fstring:
+                    start, end = unit.span(node)
+                    if self.inside(start, end):
+                        nodes.append((unit, node, start, end))
+                        if isinstance(node, ast.stmt):
+                            if not under_stmt:
+                                tops.append((unit, node, start, end))
+                            under_stmt = True
+                children = list(ast.iter_child_nodes(node))
+                for child in reversed(children):
+                    unit.parents[id(child)] = node
+                    stack.append((child, in_fstring, under_stmt))
+        self._nodes, self._tops = nodes, tops
+
+    def line_of(self, offset: int) -> int:
+        return self.program.count("\n", 0, offset) + 1
+
+    def valid(self, child: str) -> bool:
+        """The child parses as well as the parent did (whole, or block by block)."""
+        try:
+            other = _Parsed(child)
+        except BlockError:
+            return False
+        return other.whole if self.whole else len(other.units) >= len(self.units)
+
+
+def _dedented_unit(program: str, start: int, end: int) -> _Unit | None:
+    text = program[start:end]
+    if text.endswith("\n"):
+        text = text[:-1]
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return None
+    indent = min(len(ln) - len(ln.lstrip(" \t")) for ln in lines)
+    if any(ln[:indent] != lines[0][:indent] for ln in lines):
+        return None  # mixed indentation prefixes: cannot dedent safely
+    try:
+        return _Unit(program, start, text, indent)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+
+
+# ------------------------------------------------------------------ point mutations
+
+
+def _format_float(value: float) -> str | None:
+    if not math.isfinite(value):
+        return None
+    text = f"{value:.6g}"
+    return text if any(ch in text for ch in ".e") else text + ".0"
+
+
+def _perturb_float(value: float, rng: random.Random) -> str | None:
+    scale = rng.choice((0.01, 0.05, 0.2))
+    for _ in range(4):
+        if rng.random() < 0.5:
+            new = value * math.exp(rng.gauss(0.0, scale))
+        else:
+            new = value + rng.gauss(0.0, scale * max(abs(value), 1.0))
+        text = _format_float(abs(new))  # a literal's sign lives in a unary minus outside it
+        if text is not None and float(text) != value:
+            return text
+    return None
+
+
+def _perturb_int(value: int, rng: random.Random) -> str:
+    floor = 1 if value >= 1 else 0  # counts and sizes stay usable: a positive int stays positive
+    for _ in range(4):
+        r = rng.random()
+        if r < 0.6:
+            new = value + rng.choice((-1, 1))
+        elif r < 0.8:
+            new = value + rng.choice((-3, -2, 2, 3))
+        else:
+            new = round(value * math.exp(rng.gauss(0.0, 0.3)))
+        new = max(new, floor)
+        if new != value:
+            return str(new)
+    return str(value + 1)
+
+
+def _number(text: str, kind: type) -> int | float | None:
+    try:
+        return int(text, 0) if kind is int else float(text)
+    except ValueError:
+        return None
+
+
+def _is_index(unit: _Unit, node: ast.AST) -> bool:
+    """`x[0]`, `x[-1]`, `x[0, 1]`: an index whose change would likely fall out of range."""
+    parent = unit.parents.get(id(node))
+    if isinstance(parent, ast.UnaryOp):
+        node, parent = parent, unit.parents.get(id(parent))
+    if isinstance(parent, ast.Tuple):
+        node, parent = parent, unit.parents.get(id(parent))
+    return isinstance(parent, ast.Subscript) and parent.slice is node
+
+
+def _in_int_context(unit: _Unit, node: ast.AST) -> bool:
+    """Inside range(...) or a subscript, where turning * into / would make a float."""
+    for a in unit.ancestors(node):
+        if isinstance(a, ast.Subscript):
+            return True
+        if isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id == "range":
+            return True
+    return False
+
+
+def _is_sequence_or_str(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str | bytes)
+    return isinstance(node, ast.JoinedStr | ast.List | ast.Tuple | ast.ListComp)
+
+
+def _operator_at(program: str, start: int, end: int) -> tuple[int, str] | None:
+    """The operator token in program[start:end], skipping spaces, parentheses and comments."""
+    i = start
+    while i < end:
+        ch = program[i]
+        if ch in " \t\n\r\f()":
+            i += 1
+        elif ch == "\\" and program.startswith("\n", i + 1):
+            i += 2
+        elif ch == "#":
+            nl = program.find("\n", i)
+            i = end if nl < 0 else nl
+        else:
+            m = _OP_RE.match(program, i, end)
+            return (i, m.group()) if m else None
+    return None
+
+
+def _sites(parsed: _Parsed) -> dict[str, list[tuple[float, _Edit]]]:
+    """Places an edit can go, by kind, as (weight, edit); new values are drawn on use."""
+    out: dict[str, list[tuple[float, _Edit]]] = {k: [] for k in _KIND_WEIGHTS}
+    program = parsed.program
+    for unit, node, start, end in parsed.nodes():
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            if _is_index(unit, node):
+                continue
+            if _number(program[start:end], type(node.value)) != node.value:
+                continue  # the span is not the literal's text (a position quirk): leave it
+            weight = 3.0 if isinstance(node.value, float) else 1.0
+            out["literal"].append((weight, _Edit(start, end, "", type(node.value).__name__)))
+        elif isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for i, op in enumerate(node.ops):
+                if type(op) not in _COMPARE_SWAPS:
+                    continue
+                found = _operator_at(
+                    program, unit.span(operands[i])[1], unit.span(operands[i + 1])[0]
+                )
+                old, options = _COMPARE_SWAPS[type(op)]
+                if found and found[1] == old:
+                    edit = _Edit(found[0], found[0] + len(old), " ".join(options), old)
+                    out["compare"].append((1.0, edit))
+        elif isinstance(node, ast.BinOp | ast.AugAssign) and type(node.op) in _ARITH_SWAPS:
+            left, right = (
+                (node.left, node.right)
+                if isinstance(node, ast.BinOp)
+                else (node.target, node.value)
+            )
+            if isinstance(node.op, ast.Mult | ast.Div) and (
+                _in_int_context(unit, node)
+                or _is_sequence_or_str(left)
+                or _is_sequence_or_str(right)
+            ):
+                continue
+            if isinstance(node.op, ast.Add | ast.Sub) and (
+                _is_sequence_or_str(left) or _is_sequence_or_str(right)
+            ):
+                continue
+            old, new = _ARITH_SWAPS[type(node.op)]
+            if isinstance(node, ast.AugAssign):
+                old, new = old + "=", new + "="
+            found = _operator_at(program, unit.span(left)[1], unit.span(right)[0])
+            if found and found[1] == old:
+                out["arith"].append((1.0, _Edit(found[0], found[0] + len(old), new, old)))
+    return out
+
+
+def _mutate(parsed: _Parsed, rng: random.Random) -> tuple[str, str] | None:
+    sites = _sites(parsed)
+    kinds = [k for k in _KIND_WEIGHTS if sites[k]]
+    if not kinds:
+        return None
+    kind = rng.choices(kinds, weights=[_KIND_WEIGHTS[k] for k in kinds])[0]
+    pool = sites[kind]
+    edit = rng.choices([e for _, e in pool], weights=[w for w, _ in pool])[0]
+    line = parsed.line_of(edit.start)
+    program = parsed.program
+    if kind == "literal":
+        old = program[edit.start : edit.end]
+        value = _number(old, float if edit.note == "float" else int)
+        assert value is not None  # checked when the site was collected
+        text = _perturb_float(value, rng) if isinstance(value, float) else _perturb_int(value, rng)
+        if text is None:
+            return None
+        note = f"perturb literal {program[edit.start : edit.end]} -> {text} at line {line}"
+    else:
+        options = edit.text.split()
+        # The boundary swap (< to <=) is the gentle one; the reversal (< to >) is rarer.
+        text = options[0] if len(options) == 1 or rng.random() < 0.8 else options[1]
+        what = "comparison" if kind == "compare" else "operator"
+        note = f"swap {what} {edit.note} -> {text} at line {line}"
+    return program[: edit.start] + text + program[edit.end :], note
+
+
+# ------------------------------------------------------------------ crossover
+
+
+def _own_lines(program: str, unit: _Unit, node: ast.stmt) -> tuple[int, int, str] | None:
+    """(start, end, indent) of the whole lines holding `node` (decorators included), or None
+    when the statement shares a line with other code."""
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    start = unit.offset(first, 0) - unit.indent
+    stmt_start, stmt_end = unit.span(node)
+    if first == node.lineno:
+        head = program[start:stmt_start]
+    else:
+        head = program[start : program.index("@", start)]
+    if head.strip():
+        return None
+    nl = program.find("\n", stmt_end)
+    end = len(program) if nl < 0 else nl + 1
+    tail = program[stmt_end:end].strip()
+    if tail and not tail.startswith("#"):
+        return None
+    return start, end, head
+
+
+def _reindent(text: str, old: str, new: str) -> str | None:
+    out = []
+    for line in text.splitlines(keepends=True):
+        if not line.strip():
+            out.append(line)
+        elif line.startswith(old):
+            out.append(new + line[len(old) :])
+        else:
+            return None  # e.g. a less-indented line of a multi-line string
+    return "".join(out)
+
+
+def _stmt_pairs(
+    a: list[tuple[_Unit, ast.stmt]], b: list[tuple[_Unit, ast.stmt]]
+) -> Iterator[tuple[float, str, tuple[_Unit, ast.stmt], tuple[_Unit, ast.stmt]]]:
+    """(weight, label, a, b) for statements worth swapping: defs by name (and their body
+    statements by position), assignments by target, other statements by position and type."""
+    b_defs = {s.name: (u, s) for u, s in b if isinstance(s, _DEFS)}
+    b_assign = {ast.dump(s.targets[0]): (u, s) for u, s in b if isinstance(s, ast.Assign)}
+    for i, (ua, sa) in enumerate(a):
+        if isinstance(sa, _DEFS) and sa.name in b_defs:
+            ub, sb = b_defs[sa.name]
+            yield 2.0, f"function {sa.name}", (ua, sa), (ub, sb)
+            for sub_a, sub_b in zip(sa.body, sb.body, strict=False):
+                if type(sub_a) is type(sub_b):
+                    yield 1.0, f"statement in {sa.name}", (ua, sub_a), (ub, sub_b)
+        elif isinstance(sa, ast.Assign) and ast.dump(sa.targets[0]) in b_assign:
+            yield 1.0, "assignment", (ua, sa), b_assign[ast.dump(sa.targets[0])]
+        elif i < len(b) and type(b[i][1]) is type(sa):
+            yield 1.0, "statement", (ua, sa), b[i]
+
+
+def _crossover(parsed: _Parsed, other: _Parsed, rng: random.Random) -> tuple[str, str] | None:
+    program, donor = parsed.program, other.program
+    a_by_block: dict[int, list[tuple[_Unit, ast.stmt]]] = {}
+    b_by_block: dict[int, list[tuple[_Unit, ast.stmt]]] = {}
+    for unit, stmt, start, _ in parsed.top_statements():
+        a_by_block.setdefault(parsed.block_of(start), []).append((unit, stmt))
+    for unit, stmt, start, _ in other.top_statements():
+        b_by_block.setdefault(other.block_of(start), []).append((unit, stmt))
+    options: list[tuple[float, str, int, int, str]] = []
+    for block, a_stmts in a_by_block.items():
+        for weight, label, (ua, sa), (ub, sb) in _stmt_pairs(a_stmts, b_by_block.get(block, [])):
+            la, lb = _own_lines(program, ua, sa), _own_lines(donor, ub, sb)
+            if la is None or lb is None or program[la[0] : la[1]] == donor[lb[0] : lb[1]]:
+                continue
+            text = _reindent(donor[lb[0] : lb[1]], lb[2], la[2])
+            if text is not None:
+                if not text.endswith("\n") and la[1] < len(program):
+                    text += "\n"
+                options.append((weight, label, la[0], la[1], text))
+    if not options:
+        return None
+    weight, label, start, end, text = rng.choices(options, weights=[o[0] for o in options])[0]
+    note = f"crossover: {label} at line {parsed.line_of(start)} taken from the second parent"
+    return program[:start] + text + program[end:], note
+
+
+# ------------------------------------------------------------------ the operator
+
+
+class AstMutationOperator:
+    """Offline operator: 1..`ast_max_edits` AST edits inside EVOLVE-BLOCKs, sometimes crossover.
+
+    With probability `ast_crossover_rate`, when a second parent is offered, the first edit takes
+    a function or statement from it; the proposal then names both parents (primary first).
+    The edits made are described in `exchange["mutation.txt"]`.
+    """
+
+    name = "ast"
+
+    def __init__(self, config: OperatorConfig | None = None) -> None:
+        self.config = config or OperatorConfig()
+
+    async def propose(self, request: ProposalRequest, rng: random.Random) -> Proposal:
+        return self.propose_sync(request, rng)
+
+    def propose_sync(self, request: ProposalRequest, rng: random.Random) -> Proposal:
+        """The same as `propose`, for callers outside an event loop (it never awaits)."""
+        parent = request.parent
+        primary = (parent.candidate.id,)
+        try:
+            parsed = _Parsed(parent.program)
+        except BlockError as exc:
+            return Proposal(None, self.name, parents=primary, error=f"parent program: {exc}")
+        if not parsed.units:
+            return Proposal(
+                None,
+                self.name,
+                parents=primary,
+                error="no EVOLVE-BLOCK of the parent parses; nothing to edit",
+            )
+        donor: _Parsed | None = None
+        second = request.second_parent
+        if second is not None and rng.random() < self.config.ast_crossover_rate:
+            try:
+                donor = _Parsed(second.program)
+            except BlockError:
+                donor = None
+        for _ in range(_ATTEMPTS):
+            child, notes, crossed = self._child(parsed, donor, rng)
+            if (
+                child is not None
+                and child != parent.program
+                and parsed.valid(child)
+                and edits_confined(parent.program, child) is None
+            ):
+                parents = primary + (second.candidate.id,) if crossed and second else primary
+                return Proposal(
+                    child,
+                    self.name,
+                    parents=parents,
+                    exchange={"mutation.txt": "\n".join(notes) + "\n"},
+                )
+        return Proposal(
+            None,
+            self.name,
+            parents=primary,
+            error=f"no valid AST edit found in {_ATTEMPTS} attempts "
+            "(no numeric literals or swappable operators inside the EVOLVE-BLOCKs?)",
+        )
+
+    def _child(
+        self, parsed: _Parsed, donor: _Parsed | None, rng: random.Random
+    ) -> tuple[str | None, list[str], bool]:
+        edits = rng.randint(1, self.config.ast_max_edits)
+        notes: list[str] = []
+        crossed = False
+        current: _Parsed | None = parsed
+        if donor is not None:
+            done = _crossover(parsed, donor, rng)
+            if done is not None:
+                notes.append(done[1])
+                crossed = True
+                edits -= 1
+                current = _reparse(done[0])
+        for _ in range(edits):
+            if current is None:
+                return None, notes, crossed
+            done = _mutate(current, rng)
+            if done is None:
+                break
+            notes.append(done[1])
+            current = _reparse(done[0])
+        if current is None or not notes:
+            return None, notes, crossed
+        return current.program, notes, crossed
+
+
+def _reparse(program: str) -> _Parsed | None:
+    try:
+        parsed = _Parsed(program)
+    except BlockError:
+        return None
+    return parsed if parsed.units else None
