@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Outcome of a candidate. Only OK candidates enter an archive."""
 
     OK = "ok"  # evaluated; score is meaningful (may be 0 for an invalid answer)

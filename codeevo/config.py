@@ -44,7 +44,9 @@ class FeatureConfig(_Model):
     @model_validator(mode="after")
     def _range(self) -> FeatureConfig:
         if self.high <= self.low:
-            raise ValueError(f"feature {self.name!r}: high ({self.high}) must exceed low ({self.low})")
+            raise ValueError(
+                f"feature {self.name!r}: high ({self.high}) must exceed low ({self.low})"
+            )
         return self
 
 
@@ -297,7 +299,8 @@ def load_run_config(
     merged: dict[str, Any] = {}
     for source, data, lines in layers:
         if not isinstance(data, dict):
-            raise ConfigError(f"{source}: expected a mapping of settings, got {type(data).__name__}")
+            got = type(data).__name__
+            raise ConfigError(f"{source}: expected a mapping of settings, got {got}")
         try:
             RunConfig.model_validate(deep_merge(merged, data))
         except ValidationError as exc:

@@ -112,6 +112,7 @@ class Engine:
         self._proposal_sem = asyncio.Semaphore(config.engine.proposal_slots)
         self._eval_sem = asyncio.Semaphore(config.engine.eval_slots)
         self._t0 = time.monotonic()
+        self._evals_at_start = 0
 
     # ------------------------------------------------------------------ control
 
@@ -167,6 +168,7 @@ class Engine:
 
     async def run(self) -> RunOutcome:
         self._t0 = time.monotonic()
+        self._evals_at_start = self.stats.evaluations
         self._emit(
             "started",
             problem=self.problem.name,
@@ -400,7 +402,9 @@ class Engine:
             if proposal.model else {},
         )
 
-    def _record(self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal) -> None:
+    def _record(
+        self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal
+    ) -> None:
         """Assign the id, insert into the archive, write the commit, emit events (synchronous:
         the single writer is the event loop itself, so commits are ordered by seq)."""
         cand.seq = self.seq
@@ -430,7 +434,8 @@ class Engine:
             self._emit("inserted", id=cand.id, island=cand.island, cell=cand.cell,
                        score=cand.score)
         self._emit("progress", **self.stats.progress(
-            best, time.monotonic() - self._t0, self.config.budget, self.seq))
+            best, time.monotonic() - self._t0, self.config.budget, self.seq,
+            self.stats.evaluations - self._evals_at_start))
 
     def _insert(
         self, cand: Candidate, replay: bool, program: str | None = None,

@@ -109,7 +109,8 @@ def load_problem(path: str | Path) -> Problem:
 
     for i, rel in enumerate(cfg.baselines):
         if not (root / rel).is_file():
-            raise ConfigError(f"{_line('baselines', str(i))}: baselines.{i}: {root / rel} not found")
+            where = _line("baselines", str(i))
+            raise ConfigError(f"{where}: baselines.{i}: {root / rel} not found")
 
     templates = {p.stem: p.read_text() for p in sorted((root / "templates").glob("*.md"))}
     return Problem(root.resolve(), cfg, seed, prompt_path.read_text(), ev_dir, templates)

@@ -70,8 +70,11 @@ class RunStats:
         }
 
     def progress(
-        self, best: Candidate | None, elapsed: float, budget: BudgetConfig, candidates: int
+        self, best: Candidate | None, elapsed: float, budget: BudgetConfig, candidates: int,
+        session_evaluations: int | None = None,
     ) -> dict[str, Any]:
+        """A `progress` event's fields; the rate counts this session's evaluations only."""
+        recent = self.evaluations if session_evaluations is None else session_evaluations
         left: dict[str, Any] = {}
         if budget.max_evaluations is not None:
             left["evaluations"] = max(0, budget.max_evaluations - self.evaluations)
@@ -88,7 +91,7 @@ class RunStats:
             "best_score": best.score if best else None,
             "best_id": best.id if best else None,
             "elapsed": round(elapsed, 3),
-            "rate": round(self.evaluations / elapsed * 60, 2) if elapsed > 0 else 0.0,
+            "rate": round(recent / elapsed * 60, 2) if elapsed > 0 else 0.0,
             "failures": dict(self.failures),
             "tokens": self.tokens,
             "cost": round(self.cost, 6),
