@@ -1,0 +1,132 @@
+"""Where a dashboard's data comes from: a run directory read through the lineage store and its
+event log. Every method here may block on disk or git, so the TUI calls them from workers.
+
+A run written by another process is followed by polling ``events.jsonl``; a run driven by an
+in-process engine gets the same events through the engine's ``on_event`` callback. Either way
+the UI thread folds the events into a :class:`RunState` and a :class:`RunIndex`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codeevo.candidate import Candidate
+from codeevo.config import FeatureConfig
+from codeevo.errors import CodeevoError
+from codeevo.events import EventFollower
+from codeevo.lineage.base import LineageStore
+from codeevo.problem import load_problem
+from codeevo.runs import RunDir
+from codeevo.tui.run_index import RunIndex
+
+FEED_KEEP = 300  # events of the past kept for the feed when a run is opened
+
+
+@dataclass
+class CandidateDetail:
+    """Everything the candidate screen shows, read from the store in one go."""
+
+    candidate: Candidate
+    program: str
+    files: dict[str, str]
+    parent_programs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedRun:
+    """The result of opening a run: index, past events (for the state and the feed), dims."""
+
+    index: RunIndex
+    events: list[dict[str, Any]]
+    features: list[FeatureConfig]
+    problem: str
+
+
+class RunSource:
+    """A run directory opened read-only through the lineage store and the event log."""
+
+    def __init__(self, path: Path, store: LineageStore | None = None) -> None:
+        self.run = RunDir.open(path)
+        self.path = path
+        self._store = store
+        self.follower = EventFollower(self.run.events_path)
+
+    @property
+    def store(self) -> LineageStore:
+        if self._store is None:
+            from codeevo.lineage.store import GitLineageStore
+
+            self._store = GitLineageStore.open(self.run.lineage_path)
+        return self._store
+
+    def load(self) -> LoadedRun:
+        """Read every recorded candidate and every event so far (blocking: call from a worker)."""
+        index = RunIndex.build(self.store.candidates())
+        events = self.follower.poll()
+        features: list[FeatureConfig] = []
+        problem = Path(str(self.run.meta().get("problem", ""))).name
+        try:
+            prob = load_problem(self.run.problem_path())
+            features = list(prob.config.features)
+            problem = prob.name
+        except CodeevoError:
+            pass  # the heatmap falls back to the cells it has seen
+        return LoadedRun(index, events, features, problem)
+
+    def poll(self) -> list[dict[str, Any]]:
+        """Events appended since the last load/poll (complete lines only)."""
+        return self.follower.poll()
+
+    def recorded_since(self, known: int) -> list[Candidate]:
+        """Candidates recorded after the first `known` (for refs that arrived without events)."""
+        out: list[Candidate] = []
+        for i, cand in enumerate(self.store.candidates()):
+            if i >= known:
+                out.append(cand)
+        return out
+
+    def detail(
+        self, cid: str, known: Candidate | None = None, light: bool = False
+    ) -> CandidateDetail:
+        """Program, extra files and parents' programs of one candidate (blocking). A `light`
+        known record (from an event) is replaced by the full one from the store."""
+        cand = known if known is not None and not light else self.full_candidate(cid) or known
+        if cand is None:
+            raise KeyError(cid)
+        program = self.store.program(cid)
+        files = self.store.files(cid)
+        parents = {}
+        for pid in cand.parents:
+            try:
+                parents[pid] = self.store.program(pid)
+            except (KeyError, CodeevoError):
+                continue
+        return CandidateDetail(cand, program, files, parents)
+
+    def full_candidate(self, cid: str) -> Candidate | None:
+        """The full record (metrics, features, timings): the store's ``candidate(id)`` when it
+        has one, else a scan of its candidates (one `for-each-ref`; fine for a single open)."""
+        getter = getattr(self.store, "candidate", None)
+        try:
+            if getter is not None:
+                found = getter(cid)
+                return found if isinstance(found, Candidate) else None
+            return next((c for c in self.store.candidates() if c.id == cid), None)
+        except (KeyError, CodeevoError):
+            return None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def recent(events: list[dict[str, Any]], keep: int = FEED_KEEP) -> list[dict[str, Any]]:
+    """The last `keep` events worth showing in a feed (progress lines are header-only)."""
+    out: deque[dict[str, Any]] = deque(maxlen=keep)
+    for ev in events:
+        if ev.get("kind") != "progress":
+            out.append(ev)
+    return list(out)

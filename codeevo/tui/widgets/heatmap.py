@@ -1,0 +1,138 @@
+"""One island's MAP-Elites grid: cells coloured by their elite's score, empty cells visible."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from codeevo.config import FeatureConfig
+from codeevo.tui.run_index import Elite
+
+# Viridis: ordered by lightness, so higher is lighter on either theme and legible without hue.
+PALETTE = ("#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725")
+CELL_W = 3
+
+
+def colour_of(score: float, low: float, high: float) -> str:
+    """The palette colour for `score` on the [low, high] scale."""
+    if high <= low:
+        return PALETTE[-1]
+    frac = (score - low) / (high - low)
+    return PALETTE[min(len(PALETTE) - 1, max(0, int(frac * len(PALETTE))))]
+
+
+class IslandHeatmap(Widget, can_focus=True):
+    """Rows are the second feature's bins (top = highest), columns the first feature's bins.
+
+    More than two features are projected onto the first two (the best elite wins a cell).
+    """
+
+    DEFAULT_CSS = """
+    IslandHeatmap { width: auto; height: auto; padding: 0 1; border: round $primary 40%; }
+    IslandHeatmap:focus { border: round $accent; }
+    """
+
+    BINDINGS = [
+        Binding("left", "move(-1, 0)", "Cell left", show=False),
+        Binding("right", "move(1, 0)", "Cell right", show=False),
+        Binding("up", "move(0, 1)", "Cell up", show=False),
+        Binding("down", "move(0, -1)", "Cell down", show=False),
+        Binding("enter", "open", "Open elite"),
+    ]
+
+    cursor: reactive[tuple[int, int]] = reactive((0, 0))
+
+    class CellSelected(Message):
+        """The cursor moved to a cell (elite may be None for an empty cell)."""
+
+        def __init__(self, island: int, cell: tuple[int, int], elite: Elite | None) -> None:
+            super().__init__()
+            self.island = island
+            self.cell = cell
+            self.elite = elite
+
+    class EliteOpened(Message):
+        def __init__(self, elite: Elite) -> None:
+            super().__init__()
+            self.elite = elite
+
+    def __init__(
+        self, island: int, features: list[FeatureConfig], *, id: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.island = island
+        self.bins_x = features[0].bins if features else 1
+        self.bins_y = features[1].bins if len(features) > 1 else 1
+        self.cells: dict[tuple[int, int], Elite] = {}
+        self.scale = (0.0, 1.0)
+        self.border_title = f"island {island}"
+
+    def set_cells(
+        self, grid: dict[tuple[int, ...], Elite], scale: tuple[float, float]
+    ) -> None:
+        """Replace the shown elites (projected onto 2-D) and the colour scale, then redraw."""
+        cells: dict[tuple[int, int], Elite] = {}
+        for key, elite in grid.items():
+            x = key[0] if len(key) > 0 else 0
+            y = key[1] if len(key) > 1 else 0
+            self.bins_x = max(self.bins_x, x + 1)
+            self.bins_y = max(self.bins_y, y + 1)
+            cur = cells.get((x, y))
+            if cur is None or elite.score > cur.score:
+                cells[(x, y)] = elite
+        self.cells = cells
+        self.scale = scale
+        filled = len(cells)
+        self.border_subtitle = f"{filled}/{self.bins_x * self.bins_y}"
+        self.refresh(layout=True)
+
+    def selected(self) -> Elite | None:
+        return self.cells.get(self.cursor)
+
+    def render(self) -> Text:
+        out = Text()
+        low, high = self.scale
+        focused = self.has_focus
+        for y in range(self.bins_y - 1, -1, -1):
+            for x in range(self.bins_x):
+                elite = self.cells.get((x, y))
+                mark = "[ ]" if focused and (x, y) == self.cursor else None
+                if elite is None:
+                    out.append(mark or " · ", style="dim")
+                else:
+                    bg = colour_of(elite.score, low, high)
+                    fg = "#000000" if bg in PALETTE[4:] else "#ffffff"
+                    out.append(mark or "   ", style=Style(color=fg, bgcolor=bg, bold=True))
+            if y:
+                out.append("\n")
+        return out
+
+    def get_content_width(self, container: object, viewport: object) -> int:
+        return max(self.bins_x * CELL_W, 12)
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return self.bins_y
+
+    def watch_cursor(self, cursor: tuple[int, int]) -> None:
+        self.post_message(self.CellSelected(self.island, cursor, self.cells.get(cursor)))
+
+    def action_move(self, dx: int, dy: int) -> None:
+        x, y = self.cursor
+        self.cursor = (min(self.bins_x - 1, max(0, x + dx)), min(self.bins_y - 1, max(0, y + dy)))
+        self.refresh()
+
+    def action_open(self) -> None:
+        elite = self.selected()
+        if elite is not None:
+            self.post_message(self.EliteOpened(elite))
+
+    def on_focus(self) -> None:
+        self.post_message(self.CellSelected(self.island, self.cursor, self.selected()))
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

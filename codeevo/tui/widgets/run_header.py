@@ -1,0 +1,66 @@
+"""The dashboard's header: counts, rate, best score with its trend, cost, budget, failures."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import Sparkline, Static
+
+from codeevo.tui import format as fmt
+from codeevo.tui.run_state import RunState
+
+_STATUS_STYLE = {
+    "running": "bold green",
+    "paused": "bold yellow",
+    "finished": "bold cyan",
+    "stopped": "bold yellow",
+    "crashed": "bold red",
+}
+
+
+class RunHeader(Horizontal):
+    """Two lines of figures and a best-score sparkline; `show(state)` redraws from a RunState."""
+
+    DEFAULT_CSS = """
+    RunHeader { height: 3; padding: 0 1; }
+    RunHeader > #figures { width: 1fr; height: 3; }
+    RunHeader > #trend { width: 30; height: 3; margin: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="figures")
+        yield Sparkline([], id="trend")
+
+    def show(self, state: RunState, live: bool = False) -> None:
+        line1 = Text()
+        line1.append(f"● {state.status}", style=_STATUS_STYLE.get(state.status, "bold"))
+        if live:
+            line1.append(" (in-process)", style="dim")
+        line1.append("  evals ")
+        line1.append(str(state.evaluations), style="bold")
+        if state.candidates:
+            line1.append(f" / {state.candidates} cand")
+        rate = "—" if state.rate is None else f"{state.rate:.1f}/min"
+        line1.append(f"  rate {rate}  best ")
+        line1.append(fmt.score(state.best_score), style="bold green")
+        if state.best_id:
+            line1.append(f" ({state.best_id})", style="dim")
+        line2 = Text(f"cost {fmt.money(state.cost)}  tokens {fmt.count(state.tokens)}")
+        if state.budget:
+            left = ", ".join(f"{k} {v}" for k, v in sorted(state.budget.items()))
+            line2.append(f"  budget left: {left}")
+        if state.stop_reason:
+            line2.append(f"  stop: {state.stop_reason}", style="yellow")
+        line3 = Text()
+        if state.failures:
+            worst = sorted(state.failures.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+            line3.append("failures: ")
+            line3.append(", ".join(f"{k} {v}" for k, v in worst), style="red")
+        else:
+            line3.append("failures: none", style="dim")
+        shown = Text("\n").join([line1, line2, line3])
+        shown.no_wrap = True
+        shown.overflow = "ellipsis"
+        self.query_one("#figures", Static).update(shown)
+        self.query_one("#trend", Sparkline).data = list(state.history)
