@@ -84,9 +84,18 @@ def edits_confined(parent: str, child: str) -> str | None:
     if len(p.blocks) != len(c.blocks):
         return f"child has {len(c.blocks)} EVOLVE-BLOCKs, parent has {len(p.blocks)}"
     for i, (a, b) in enumerate(zip(p.fixed, c.fixed, strict=True)):
-        if a.rstrip() != b.rstrip():
+        if _loose(a) != _loose(b):
             return f"fixed region {i} (outside EVOLVE-BLOCKs) was changed"
     return None
+
+
+def _loose(text: str) -> list[str]:
+    # Line endings and trailing whitespace are not edits (an LLM reply may use CRLF); blank
+    # lines at the end of a fixed region are not either.
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def replace_blocks(parent: str, blocks: list[str]) -> str:

@@ -42,12 +42,12 @@ def syntax_problem(program: str, filename: str = "<candidate>") -> str | None:
         tree = ast.parse(program, filename=filename)
         compile(tree, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:
-        where = f"line {exc.lineno}" if exc.lineno else "unknown line"
-        if exc.offset:
+        where = f" at line {exc.lineno}" if exc.lineno else ""
+        if exc.lineno and exc.offset:
             where += f", column {exc.offset}"
         text = (exc.text or "").strip()
         shown = f": {text[:120]}" if text else ""
-        return f"syntax error at {where}: {exc.msg}{shown}"
+        return f"syntax error{where}: {exc.msg}{shown}"
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
         # null bytes (ValueError), absurd nesting (RecursionError/MemoryError), huge literals
         return f"cannot compile: {type(exc).__name__}: {exc}"
