@@ -348,7 +348,8 @@ class GitLineageStore:
         tree = self._write_tree(root)
         when = f"{EPOCH + candidate.seq} +0000"
         lines = [f"tree {tree.hex()}"]
-        lines += [f"parent {self._commits[p]}" for p in candidate.parents]
+        # dict.fromkeys: a crossover of a parent with itself still gets one parent line
+        lines += [f"parent {self._commits[p]}" for p in dict.fromkeys(candidate.parents)]
         lines += [f"author {IDENT} {when}", f"committer {IDENT} {when}", ""]
         body = json.dumps(candidate.model_dump(mode="json"), sort_keys=True)
         lines += [subject.rstrip("\n"), "", BODY_PREFIX + body, ""]
