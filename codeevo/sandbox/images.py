@@ -336,3 +336,44 @@ def build_dockerfile(rec: ImageRecipe, tag: str | None = None) -> str:
 def _check(result: subprocess.CompletedProcess[bytes], what: str) -> None:
     if result.returncode != 0:
         raise CodeevoError(f"{what} failed (exit {result.returncode})")
+
+
+def cli_image_version(tag: str) -> str | None:
+    """The image's version label via the docker CLI (None: no such image). Stdlib only, so CI
+    can check images before the package's dependencies are installed."""
+    fmt = "{{index .Config.Labels \"" + VERSION_LABEL + "\"}}"
+    done = subprocess.run(
+        ["docker", "image", "inspect", "-f", fmt, tag], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        return None
+    value = done.stdout.strip()
+    return "" if value == "<no value>" else value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m codeevo.sandbox.images FLAVOR [--if-stale] [--tag T]``: offline build that
+    needs nothing beyond the standard library (used by ``.ci/docker-setup.sh``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m codeevo.sandbox.images")
+    parser.add_argument("flavor", choices=[f for f, r in RECIPES.items() if r.offline_packages])
+    parser.add_argument("--if-stale", action="store_true")
+    parser.add_argument("--tag")
+    args = parser.parse_args(argv)
+    rec = recipe(args.flavor)
+    tag = args.tag or rec.tag
+    have = cli_image_version(tag) if args.if_stale else None
+    if args.if_stale and have == rec.version:
+        print(f"{tag} is up to date (version {rec.version})")
+        return 0
+    try:
+        build_offline(rec, tag)
+    except CodeevoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
