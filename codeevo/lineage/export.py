@@ -22,19 +22,20 @@ FORMATS = ("graphml", "json", "dot")
 _COLOURS = {"ok": "palegreen", "rejected": "lightgrey", "failed": "lightpink"}
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
+    """`value` with non-finite floats (NaN, inf) replaced by None, for strict JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
 def _scalar(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return json.dumps(_finite(value), sort_keys=True)
+        return json.dumps(json_safe(value), sort_keys=True)
     return value
 
 
@@ -56,7 +57,7 @@ def to_graphml(dag: LineageDAG) -> str:
 def to_json(dag: LineageDAG) -> str:
     """networkx node-link JSON (``nodes`` and ``edges`` lists), one candidate per node."""
     data = nx.node_link_data(dag.graph, edges="edges")
-    return json.dumps(_finite(data), indent=1, sort_keys=True, allow_nan=False) + "\n"
+    return json.dumps(json_safe(data), indent=1, sort_keys=True, allow_nan=False) + "\n"
 
 
 def _quote(text: str) -> str:
