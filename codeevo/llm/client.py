@@ -1,0 +1,313 @@
+"""LiteLLMClient: the real LLM client: ensemble choice, retries, accounting, record/replay.
+
+litellm is imported on the first network call only (the core and the TUI start fast, and a
+replay never imports it). Keys come from the environment variable a model names
+(`api_key_env`) or from litellm's own defaults (OPENAI_API_KEY, ...); they are passed to
+litellm per request and never stored, logged or put into an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import importlib
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from codeevo.config import LLMConfig, ModelConfig
+from codeevo.errors import ConfigError
+from codeevo.llm.accounting import UsageLedger, configured_cost
+from codeevo.llm.base import (
+    AllModelsFailedError,
+    LLMCallError,
+    LLMReply,
+    Message,
+    ReplayMissError,
+)
+from codeevo.llm.ensemble import ModelPool
+from codeevo.llm.replay import ExchangeStore
+
+log = logging.getLogger(__name__)
+
+# Statuses that another attempt cannot fix (bad request, auth, unknown model, too long).
+_FATAL_STATUS = frozenset({400, 401, 403, 404, 413, 422})
+_NO_KEY = "no-key"
+_SLACK_S = 5.0  # beyond litellm's own timeout, for a hang litellm does not notice
+
+
+def _litellm() -> Any:
+    """Import litellm quietly (local price map, no telemetry, no debug prints)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_TELEMETRY", "False")
+    litellm: Any = importlib.import_module("litellm")
+    litellm.suppress_debug_info = True
+    litellm.set_verbose = False
+    litellm.turn_off_message_logging = True
+    if hasattr(litellm, "telemetry"):
+        litellm.telemetry = False
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return litellm
+
+
+def request_params(model: ModelConfig) -> dict[str, Any]:
+    """The sampling parameters sent with (and hashed into the key of) every request."""
+    params: dict[str, Any] = {}
+    if model.temperature is not None:
+        params["temperature"] = model.temperature
+    if model.max_tokens is not None:
+        params["max_tokens"] = model.max_tokens
+    if model.reasoning_effort is not None:
+        params["reasoning_effort"] = model.reasoning_effort
+    return params
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class _Fatal(Exception):
+    pass
+
+
+class LiteLLMClient:
+    """An LLMClient over litellm for the models of `config.llm`.
+
+    `store` enables record/replay per `config.cache`: record (call, store), replay (store
+    only, a miss stops the run), cache (reuse a stored reply, call on a miss), off (no store).
+    `usage` holds totals per model; `pool.dead` the models given up on and why.
+    """
+
+    def __init__(
+        self,
+        config: LLMConfig,
+        store: ExchangeStore | None = None,
+        env: Mapping[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self.mode = config.cache if store is not None else "off"
+        if config.cache == "replay" and store is None:
+            raise ConfigError("llm.cache: replay needs a store of recorded exchanges")
+        self.store = store
+        self.pool = ModelPool(list(config.models), config.provider_failure_limit)
+        self.usage = UsageLedger()
+        self._sleep = sleep
+        self._keys: dict[str, str | None] = {}
+        self._placeholders: dict[str, str] = {}
+        source = os.environ if env is None else env
+        for i, m in enumerate(config.models):
+            if m.api_key_env is None:
+                self._keys[m.name] = None
+                provider_var = m.name.split("/", 1)[0].upper() + "_API_KEY"
+                if m.api_base and provider_var not in source:
+                    # a local server needs no key, but the provider's SDK insists on one
+                    self._placeholders[m.name] = _NO_KEY
+            elif m.api_key_env in source:
+                self._keys[m.name] = source[m.api_key_env]
+            elif self.mode != "replay":
+                raise ConfigError(
+                    f"llm.models.{i}.api_key_env: environment variable {m.api_key_env!r} "
+                    f"(the key for {m.name}) is not set"
+                )
+
+    @classmethod
+    def from_config(cls, config: LLMConfig, run_llm_dir: Path | None) -> LiteLLMClient:
+        """The client a run uses: its store writes to the run's llm/ and also reads
+        `config.cache_dir` when set (an earlier run's llm/, for replay or cache)."""
+        store = None
+        if config.cache != "off" and run_llm_dir is not None:
+            reads = [Path(config.cache_dir)] if config.cache_dir else []
+            store = ExchangeStore(run_llm_dir, reads)
+        return cls(config, store)
+
+    async def complete(self, messages: list[Message], rng: random.Random) -> LLMReply:
+        model = self.pool.choose(rng)
+        params = request_params(model)
+        key = self.store.next_key(model.name, messages, params) if self.store else None
+        if key is not None and self.store is not None and self.mode in ("replay", "cache"):
+            hit = self.store.get(key)
+            if hit is not None and (hit.get("ok") or self.mode == "replay"):
+                return self._from_store(model, key, hit)
+            if self.mode == "replay":
+                raise ReplayMissError(
+                    f"replay: no recorded reply for request {key} to {model.name} "
+                    f"(the run diverged from the recording, or ran past its end)"
+                )
+        return await self._call(model, messages, params, key)
+
+    # -- store
+    def _from_store(self, model: ModelConfig, key: str, hit: dict[str, Any]) -> LLMReply:
+        assert self.store is not None
+        if self.store.read_dirs:  # copy it, so this run's store replays on its own
+            self.store.put(key, {k: v for k, v in hit.items() if k != "key"})
+        if not hit.get("ok"):  # a recorded failure replays as the same failure
+            self._failed(model, str(hit.get("error", "recorded failure")),
+                         int(hit.get("retries", 0)), float(hit.get("latency", 0.0)))
+        reply = LLMReply(
+            text=str(hit.get("text", "")), model=model.name,
+            tokens_in=int(hit.get("tokens_in", 0)), tokens_out=int(hit.get("tokens_out", 0)),
+            cost=float(hit.get("cost", 0.0)), latency=float(hit.get("latency", 0.0)),
+            retries=int(hit.get("retries", 0)), cached=True,
+        )
+        self._succeeded(reply)
+        return reply
+
+    def _save(self, key: str | None, model: str, params: dict[str, Any], value: dict[str, Any]
+              ) -> None:
+        if key is not None and self.store is not None and self.mode in ("record", "cache"):
+            self.store.put(key, {"model": model, "params": params, **value})
+
+    # -- network
+    async def _call(self, model: ModelConfig, messages: list[Message], params: dict[str, Any],
+                    key: str | None) -> LLMReply:
+        started = time.monotonic()
+        retries = 0
+        reason = ""
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                reply = await self._attempt(model, messages, params)
+            except _Fatal as exc:
+                reason = str(exc)
+                break
+            except _Retryable as exc:
+                reason = exc.reason
+                if attempt == self.config.max_retries:
+                    break
+                retries += 1
+                await self._sleep(self._backoff(attempt, exc.retry_after))
+                continue
+            latency = time.monotonic() - started
+            reply = LLMReply(reply.text, model.name, reply.tokens_in, reply.tokens_out,
+                             reply.cost, latency, retries)
+            self._save(key, model.name, params, {
+                "ok": True, "text": reply.text, "tokens_in": reply.tokens_in,
+                "tokens_out": reply.tokens_out, "cost": reply.cost,
+                "latency": round(latency, 4), "retries": retries})
+            self._succeeded(reply)
+            return reply
+        latency = time.monotonic() - started
+        reason = self._redact(reason)
+        self._save(key, model.name, params, {"ok": False, "error": reason, "retries": retries,
+                                              "latency": round(latency, 4)})
+        self._failed(model, reason, retries, latency)
+        raise AssertionError("unreachable")  # _failed always raises
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.config.backoff_max)
+        return float(min(self.config.backoff_base * 2**attempt, self.config.backoff_max))
+
+    async def _attempt(self, model: ModelConfig, messages: list[Message],
+                       params: dict[str, Any]) -> LLMReply:
+        litellm = _litellm()
+        kwargs: dict[str, Any] = {
+            "model": model.name, "messages": [dict(m) for m in messages],
+            "timeout": self.config.timeout, "num_retries": 0, "max_retries": 0,
+            "drop_params": True, **params,
+        }
+        if model.api_base:
+            kwargs["api_base"] = model.api_base
+        key = self._keys.get(model.name) or self._placeholders.get(model.name)
+        if key is not None:
+            kwargs["api_key"] = key
+        try:
+            response = await asyncio.wait_for(
+                litellm.acompletion(**kwargs), timeout=self.config.timeout + _SLACK_S)
+        except TimeoutError as exc:
+            raise _Retryable(f"timed out after {self.config.timeout:g}s") from exc
+        except Exception as exc:  # litellm maps provider errors onto many classes
+            raise _classify(exc) from exc
+        try:
+            text = response.choices[0].message.content
+            usage = getattr(response, "usage", None)
+            tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+            tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        except (AttributeError, IndexError, TypeError, ValueError) as exc:
+            raise _Retryable(f"garbage reply: {exc}") from exc
+        if not isinstance(text, str) or not text.strip():
+            raise _Retryable("empty reply")
+        cost = configured_cost(model, tokens_in, tokens_out)
+        if cost is None:
+            cost = _price_map_cost(litellm, model.name, tokens_in, tokens_out)
+        return LLMReply(text, model.name, tokens_in, tokens_out, cost)
+
+    # -- bookkeeping
+    def _succeeded(self, reply: LLMReply) -> None:
+        self.pool.succeeded(reply.model)
+        self.usage.add("llm", reply.model, tokens_in=reply.tokens_in,
+                       tokens_out=reply.tokens_out, cost=reply.cost,
+                       latency=reply.latency, retries=reply.retries)
+
+    def _failed(self, model: ModelConfig, reason: str, retries: int, latency: float) -> None:
+        """Count the failure, then raise: AllModelsFailedError if no model is left."""
+        self.usage.add("llm", model.name, latency=latency, retries=retries, failed=True)
+        if self.pool.failed(model.name, reason):
+            log.warning("giving up on model %s: %s", model.name, reason)
+        if not self.pool.alive():
+            raise AllModelsFailedError(self.pool.dead_report())
+        raise LLMCallError(reason, model.name, retries, latency)
+
+    def _redact(self, text: str) -> str:
+        for key in self._keys.values():
+            if key:
+                text = text.replace(key, "***")
+        return text
+
+
+def _classify(exc: Exception) -> Exception:
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    message = str(exc).splitlines()[0][:300] if str(exc) else name
+    if isinstance(status, int) and status in _FATAL_STATUS:
+        return _Fatal(f"HTTP {status} ({name}): {message}")
+    if isinstance(status, int) and status == 429:
+        return _Retryable(f"rate limited (HTTP 429): {message}", _retry_after(exc))
+    if isinstance(status, int):
+        return _Retryable(f"HTTP {status} ({name}): {message}")
+    return _Retryable(f"{name}: {message}")
+
+
+def _retry_after(exc: Exception) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), if the error has one."""
+    headers: Any = None
+    response = getattr(exc, "response", None)
+    if response is not None:
+        headers = getattr(response, "headers", None)
+    if not headers:
+        headers = getattr(exc, "litellm_response_headers", None) or getattr(exc, "headers", None)
+    if not headers:
+        return None
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _price_map_cost(litellm: Any, model: str, tokens_in: int, tokens_out: int) -> float:
+    """Dollars from litellm's price map; 0.0 for a model it does not know (a local one)."""
+    try:
+        cin, cout = litellm.cost_per_token(
+            model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out)
+    except Exception:  # unmapped model: litellm raises several kinds
+        return 0.0
+    return float(cin) + float(cout)
