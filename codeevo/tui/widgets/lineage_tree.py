@@ -198,6 +198,9 @@ class LineageTree(Tree[NodeRef]):
             parent = node
         self._forced = set()
         if node is not None:
+            # Line numbers are assigned when Tree rebuilds its line cache (normally at the next
+            # render); build it now so the cursor lands on the node in this same call.
+            _ = self._tree_lines
             self.move_cursor(node)
             self.call_after_refresh(self.scroll_to_node, node)
         return node
