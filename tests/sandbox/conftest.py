@@ -1,0 +1,80 @@
+"""Docker fixtures: a real engine and the offline-built image, or a skip (a failure in CI).
+
+With ``CODEEVO_REQUIRE_DOCKER=1`` (set by ``.ci/run``) a missing engine or image fails the test
+instead of skipping it, so CI cannot pass by silently not testing containment.
+Images are never built here: ``.ci/docker-setup.sh`` (or ``codeevo sandbox build cpu
+--offline``) builds them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+REQUIRE = os.environ.get("CODEEVO_REQUIRE_DOCKER") == "1"
+
+
+def docker_missing(reason: str) -> None:
+    """Skip, or fail when Docker is required."""
+    if REQUIRE:
+        pytest.fail(f"CODEEVO_REQUIRE_DOCKER=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Any:
+    from codeevo.sandbox.docker import DockerUnavailableError, connect
+
+    try:
+        return connect(timeout=30)
+    except DockerUnavailableError as exc:
+        docker_missing(str(exc))
+
+
+def _image(client: Any, flavor: str) -> str:
+    from codeevo.sandbox.docker import image_version
+    from codeevo.sandbox.images import RECIPES
+
+    rec = RECIPES[flavor]
+    have = image_version(client, rec.tag)
+    if have is None:
+        docker_missing(f"image {rec.tag} not built (run .ci/docker-setup.sh)")
+    if have != rec.version:
+        docker_missing(f"image {rec.tag} is stale (version {have!r}, recipes at {rec.version})")
+    return rec.tag
+
+
+@pytest.fixture(scope="session")
+def cpu_image(docker_client: Any) -> str:
+    """``codeevo-cpu:latest`` at the current recipe version."""
+    return _image(docker_client, "cpu")
+
+
+@pytest.fixture(scope="session")
+def torch_image(docker_client: Any) -> str:
+    """``codeevo-torch:latest`` at the current recipe version."""
+    return _image(docker_client, "torch")
+
+
+def our_containers(client: Any) -> list[Any]:
+    """codeevo containers owned by this test process."""
+    from codeevo.sandbox import reaper
+
+    return [
+        c
+        for c in client.containers.list(all=True, filters={"label": reaper.LABEL})
+        if (c.labels or {}).get(reaper.LABEL_PID) == str(os.getpid())
+    ]
+
+
+@pytest.fixture
+def no_leaks(docker_client: Any) -> Iterator[Any]:
+    """Asserts the test left no codeevo container of this process behind."""
+    yield docker_client
+    left = our_containers(docker_client)
+    for c in left:
+        c.remove(force=True)
+    assert not left, f"containers left behind: {[c.short_id for c in left]}"
