@@ -1,8 +1,10 @@
 """The offline operator: AST-guided edits inside EVOLVE-BLOCKs, no LLM needed.
 
 Edits: perturb a numeric literal, swap a comparison operator (`<`↔`<=`, ...), swap an arithmetic
-operator (`+`↔`-`, `*`↔`/`, also in `+=` ...), and crossover — replace a function (same name) or
-a statement of the parent's block with the second parent's version.
+operator (`+`↔`-`, `*`↔`/`, also in `+=` ...), and crossover — take from the second parent a
+function of the same name, or a run of statements where the two differ (statements aligned like
+a diff, also inside same-named functions: the donor's run replaces, extends or deletes the
+parent's).
 
 How: the program is parsed once (or, when it does not parse as a whole, each block alone after
 removing its common indentation); only nodes lying inside a block are touched, and each edit
@@ -19,6 +21,7 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from codeevo.config import OperatorConfig
 from codeevo.mutation.base import Proposal, ProposalRequest
@@ -381,50 +384,118 @@ def _reindent(text: str, old: str, new: str) -> str | None:
     return "".join(out)
 
 
-def _stmt_pairs(
-    a: list[tuple[_Unit, ast.stmt]], b: list[tuple[_Unit, ast.stmt]]
-) -> Iterator[tuple[float, str, tuple[_Unit, ast.stmt], tuple[_Unit, ast.stmt]]]:
-    """(weight, label, a, b) for statements worth swapping: defs by name (and their body
-    statements by position), assignments by target, other statements by position and type."""
-    b_defs = {s.name: (u, s) for u, s in b if isinstance(s, _DEFS)}
-    b_assign = {ast.dump(s.targets[0]): (u, s) for u, s in b if isinstance(s, ast.Assign)}
-    for i, (ua, sa) in enumerate(a):
-        if isinstance(sa, _DEFS) and sa.name in b_defs:
-            ub, sb = b_defs[sa.name]
-            yield 2.0, f"function {sa.name}", (ua, sa), (ub, sb)
-            for sub_a, sub_b in zip(sa.body, sb.body, strict=False):
-                if type(sub_a) is type(sub_b):
-                    yield 1.0, f"statement in {sa.name}", (ua, sub_a), (ub, sub_b)
-        elif isinstance(sa, ast.Assign) and ast.dump(sa.targets[0]) in b_assign:
-            yield 1.0, "assignment", (ua, sa), b_assign[ast.dump(sa.targets[0])]
-        elif i < len(b) and type(b[i][1]) is type(sa):
-            yield 1.0, "statement", (ua, sa), b[i]
+_Stmts = list[tuple[_Unit, ast.stmt]]
+
+
+@dataclass(frozen=True)
+class _Option:
+    weight: float
+    label: str
+    start: int
+    end: int
+    text: str
+
+
+def _key(stmt: ast.stmt) -> str:
+    # Definitions align by name (their bodies are compared separately), the rest by structure.
+    return f"def {stmt.name}" if isinstance(stmt, _DEFS) else ast.dump(stmt)
+
+
+def _aligned(parsed: _Parsed, other: _Parsed, a: _Stmts, b: _Stmts, where: str) -> list[_Option]:
+    """Crossover options for two statement lists aligned like a diff: a differing run of the
+    parent's statements replaced by the donor's run (or the donor's extra statements inserted,
+    or the parent's extra ones deleted), and for each definition present in both, the donor's
+    version of it and of the differing runs in its body."""
+    out: list[_Option] = []
+    matcher = SequenceMatcher(None, [_key(s) for _, s in a], [_key(s) for _, s in b], False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for (ua, sa), (ub, sb) in zip(a[i1:i2], b[j1:j2], strict=True):
+                if isinstance(sa, _DEFS) and isinstance(sb, _DEFS):
+                    out += _option(
+                        parsed,
+                        other,
+                        _lines(parsed, [(ua, sa)]),
+                        [(ub, sb)],
+                        f"function {sa.name}",
+                        2.0,
+                    )
+                    body_a = [(ua, x) for x in sa.body]
+                    out += _aligned(parsed, other, body_a, [(ub, x) for x in sb.body], sa.name)
+            continue
+        if i1 < i2:
+            region = _lines(parsed, a[i1:i2])
+        elif i1 < len(a):  # insertion before the next statement
+            region = _lines(parsed, a[i1 : i1 + 1], where="before")
+        elif a:  # insertion after the last statement
+            region = _lines(parsed, a[-1:], where="after")
+        else:
+            continue
+        label = {"replace": "statements", "insert": "inserted statements"}.get(tag, "deletion")
+        out += _option(parsed, other, region, b[j1:j2], label + (f" in {where}" if where else ""))
+    return out
+
+
+def _lines(parsed: _Parsed, run: _Stmts, where: str = "") -> tuple[int, int, str] | None:
+    """(start, end, indent) of the whole lines of `run`; with `where`, an empty span there."""
+    first = _own_lines(parsed.program, *run[0])
+    last = _own_lines(parsed.program, *run[-1])
+    if first is None or last is None:
+        return None
+    if where == "before":
+        return first[0], first[0], first[2]
+    if where == "after":
+        return last[1], last[1], first[2]
+    return first[0], last[1], first[2]
+
+
+def _option(
+    parsed: _Parsed,
+    other: _Parsed,
+    region: tuple[int, int, str] | None,
+    b_run: _Stmts,
+    label: str,
+    weight: float = 1.0,
+) -> list[_Option]:
+    """Replace `region` of the parent with the lines of the donor's `b_run`, reindented."""
+    if region is None:
+        return []
+    start, end, indent = region
+    program, donor = parsed.program, other.program
+    text = ""
+    if b_run:
+        first = _own_lines(donor, *b_run[0])
+        last = _own_lines(donor, *b_run[-1])
+        if first is None or last is None:
+            return []
+        moved = _reindent(donor[first[0] : last[1]], first[2], indent)
+        if moved is None:
+            return []
+        text = moved if moved.endswith("\n") or end >= len(program) else moved + "\n"
+    if start == end and start > 0 and program[start - 1] != "\n":
+        text = "\n" + text  # inserting after a last line that had no newline
+    if program[start:end] == text:
+        return []
+    return [_Option(weight, label, start, end, text)]
 
 
 def _crossover(parsed: _Parsed, other: _Parsed, rng: random.Random) -> tuple[str, str] | None:
-    program, donor = parsed.program, other.program
-    a_by_block: dict[int, list[tuple[_Unit, ast.stmt]]] = {}
-    b_by_block: dict[int, list[tuple[_Unit, ast.stmt]]] = {}
+    a_by_block: dict[int, _Stmts] = {}
+    b_by_block: dict[int, _Stmts] = {}
     for unit, stmt, start, _ in parsed.top_statements():
         a_by_block.setdefault(parsed.block_of(start), []).append((unit, stmt))
     for unit, stmt, start, _ in other.top_statements():
         b_by_block.setdefault(other.block_of(start), []).append((unit, stmt))
-    options: list[tuple[float, str, int, int, str]] = []
-    for block, a_stmts in a_by_block.items():
-        for weight, label, (ua, sa), (ub, sb) in _stmt_pairs(a_stmts, b_by_block.get(block, [])):
-            la, lb = _own_lines(program, ua, sa), _own_lines(donor, ub, sb)
-            if la is None or lb is None or program[la[0] : la[1]] == donor[lb[0] : lb[1]]:
-                continue
-            text = _reindent(donor[lb[0] : lb[1]], lb[2], la[2])
-            if text is not None:
-                if not text.endswith("\n") and la[1] < len(program):
-                    text += "\n"
-                options.append((weight, label, la[0], la[1], text))
+    options: list[_Option] = []
+    for block, a_stmts in sorted(a_by_block.items()):
+        options += _aligned(parsed, other, a_stmts, b_by_block.get(block, []), "")
     if not options:
         return None
-    weight, label, start, end, text = rng.choices(options, weights=[o[0] for o in options])[0]
-    note = f"crossover: {label} at line {parsed.line_of(start)} taken from the second parent"
-    return program[:start] + text + program[end:], note
+    pick = rng.choices(options, weights=[o.weight for o in options])[0]
+    line = parsed.line_of(pick.start)
+    note = f"crossover: {pick.label} at line {line} taken from the second parent"
+    program = parsed.program
+    return program[: pick.start] + pick.text + program[pick.end :], note
 
 
 # ------------------------------------------------------------------ the operator
