@@ -67,8 +67,9 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
     for col in _COLUMNS:
         table.add_column(col, justify="right" if col in ("island", "score", "delta") else "left")
     for r in rows:
-        status = r["status"] if r["status"] == "ok" or not r["stage"] else f"{r['status']}@"
-        status += "" if status == "ok" or not r["stage"] else r["stage"]
+        status = r["status"]
+        if status != "ok" and r["stage"]:
+            status += f"@{r['stage']}"
         score = "" if r["score"] is None else f"{r['score']:.4f}"
         delta = "" if r["delta"] is None else f"{r['delta']:+.4f}"
         style = None if r["status"] == "ok" else "dim"

@@ -1,6 +1,6 @@
 """LineageDAG: a networkx index over a lineage, and the queries the CLI and the TUI ask of it.
 
-Nodes are candidate ids carrying candidate.json's fields (status as its string value) plus
+Nodes are candidate ids carrying candidate.json's other fields (status as its string value) plus
 ``commit`` (the sha, when known) and ``delta`` (score minus the primary parent's score when both
 are OK, else None). Edges run parent -> child with ``primary`` True for the first parent. The
 index is a cache: rebuild it from the store (git is the store of record).
@@ -73,7 +73,7 @@ class LineageDAG:
         """Build from (candidate, commit sha or None) pairs; parents must come before children."""
         graph: nx.DiGraph = nx.DiGraph()
         for candidate, sha in items:
-            attrs = candidate.model_dump(mode="json")
+            attrs = candidate.model_dump(mode="json", exclude={"id"})  # the node key is the id
             attrs["commit"] = sha
             attrs["delta"] = None
             first = candidate.parents[0] if candidate.parents else None
@@ -128,7 +128,7 @@ class LineageDAG:
         attrs = self.node(candidate_id)
         attrs.pop("commit")
         attrs.pop("delta")
-        return Candidate.model_validate(attrs)
+        return Candidate.model_validate({"id": self.resolve(candidate_id), **attrs})
 
     def ids(self) -> list[str]:
         """Every candidate id in seq order."""
