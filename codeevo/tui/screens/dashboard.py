@@ -72,7 +72,7 @@ class DashboardScreen(Screen[None]):
         self.features: list[FeatureConfig] = []
         self.loaded = False
         self.batches = 0  # batches of events applied (tests and the benchmark watch it)
-        self.sub_title = str(run_path)
+        self.sub_title = run_path.name
 
     @property
     def codeevo(self) -> CodeevoApp:

@@ -24,7 +24,7 @@ class RunHeader(Horizontal):
 
     DEFAULT_CSS = """
     RunHeader { height: 3; padding: 0 1; }
-    RunHeader > #figures { width: 1fr; height: 3; }
+    RunHeader > #figures { width: 1fr; height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
     RunHeader > #trend { width: 30; height: 3; margin: 0 1; }
     """
 

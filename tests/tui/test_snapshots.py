@@ -1,0 +1,98 @@
+"""Screenshots of each screen on the fixed recorded run (fixed size, pinned clock).
+
+Update after an intended change: `pytest tests/tui/test_snapshots.py --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from codeevo.tui.app import CodeevoApp
+from codeevo.tui.screens.candidate import CandidateScreen
+from codeevo.tui.screens.dashboard import DashboardScreen
+from codeevo.tui.screens.home import HomeScreen
+from tests.tui.conftest import SIZE
+from tests.tui.helpers import wait_for
+
+pytestmark = pytest.mark.tui
+AppFactory = Callable[..., CodeevoApp]
+
+
+async def _home_ready(pilot: Pilot[None]) -> None:
+    screen = pilot.app.screen
+    assert isinstance(screen, HomeScreen)
+    await wait_for(pilot, lambda: screen.run_paths != [])
+
+
+async def _dashboard_ready(pilot: Pilot[None]) -> None:
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen)
+                   and pilot.app.screen.loaded)
+    await pilot.pause(0.1)
+
+
+def test_home(snap_compare: Callable[..., bool], make_app: AppFactory) -> None:
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_home_ready)
+
+
+def test_new_run_form_with_errors(snap_compare: Callable[..., bool],
+                                  make_app: AppFactory) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await _home_ready(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        form = pilot.app.screen
+        form.query_one("#islands-input").value = "0"  # type: ignore[attr-defined]
+        form.query_one("#seed-input").value = "x"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_dashboard(snap_compare: Callable[..., bool], make_app: AppFactory,
+                   run_dir: Path) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await _dashboard_ready(pilot)
+        await pilot.press("tab")  # the leaderboard
+        await pilot.press("shift+tab")  # back to island 1's map: shows the cell summary
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(run_dir), terminal_size=SIZE, run_before=before)
+
+
+def test_candidate_diff(snap_compare: Callable[..., bool], make_app: AppFactory,
+                        run_dir: Path) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await _dashboard_ready(pilot)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CandidateScreen)
+                       and pilot.app.screen.detail is not None)
+        await pilot.press("d")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(run_dir), terminal_size=SIZE, run_before=before)
+
+
+def test_lineage_best_ancestry(snap_compare: Callable[..., bool], make_app: AppFactory,
+                               run_dir: Path) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await _dashboard_ready(pilot)
+        await pilot.press("l")
+        await pilot.pause(0.1)
+        await pilot.press("b")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(run_dir), terminal_size=SIZE, run_before=before)
+
+
+def test_help_light_theme(snap_compare: Callable[..., bool], make_app: AppFactory) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await _home_ready(pilot)
+        await pilot.press("ctrl+t", "question_mark")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=before)
