@@ -12,7 +12,7 @@ from codeevo.llm.base import (
     Message,
     ReplayMissError,
 )
-from codeevo.llm.client import LiteLLMClient, request_params
+from codeevo.llm.client import LiteLLMClient, make_client, request_params
 from codeevo.llm.ensemble import ModelPool
 from codeevo.llm.fake import ScriptedLLMClient
 from codeevo.llm.replay import ExchangeStore, request_hash
@@ -31,6 +31,7 @@ __all__ = [
     "UsageLedger",
     "UsageTotals",
     "configured_cost",
+    "make_client",
     "request_hash",
     "request_params",
 ]

@@ -59,4 +59,9 @@ class LLMClient(Protocol):
     AllModelsFailedError when no model is left to ask (the caller stops the run).
     """
 
-    async def complete(self, messages: list[Message], rng: random.Random) -> LLMReply: ...
+    async def complete(
+        self, messages: list[Message], rng: random.Random, model: str | None = None
+    ) -> LLMReply:
+        """Answer `messages`. `model` pins the model (a repair turn goes back to the model
+        that wrote the reply being repaired); the RNG is drawn from all the same."""
+        ...

@@ -129,20 +129,24 @@ class LiteLLMClient:
             store = ExchangeStore(run_llm_dir, reads)
         return cls(config, store)
 
-    async def complete(self, messages: list[Message], rng: random.Random) -> LLMReply:
-        model = self.pool.choose(rng)
-        params = request_params(model)
-        key = self.store.next_key(model.name, messages, params) if self.store else None
+    async def complete(
+        self, messages: list[Message], rng: random.Random, model: str | None = None
+    ) -> LLMReply:
+        """Ask a model of the ensemble (or `model`, while alive). Raises LLMCallError for a
+        failed request, AllModelsFailedError / ReplayMissError when the run should stop."""
+        chosen = self.pool.choose(rng, model)
+        params = request_params(chosen)
+        key = self.store.next_key(chosen.name, messages, params) if self.store else None
         if key is not None and self.store is not None and self.mode in ("replay", "cache"):
             hit = self.store.get(key)
             if hit is not None and (hit.get("ok") or self.mode == "replay"):
-                return self._from_store(model, key, hit)
+                return self._from_store(chosen, key, hit)
             if self.mode == "replay":
                 raise ReplayMissError(
-                    f"replay: no recorded reply for request {key} to {model.name} "
+                    f"replay: no recorded reply for request {key} to {chosen.name} "
                     f"(the run diverged from the recording, or ran past its end)"
                 )
-        return await self._call(model, messages, params, key)
+        return await self._call(chosen, messages, params, key)
 
     # -- store
     def _from_store(self, model: ModelConfig, key: str, hit: dict[str, Any]) -> LLMReply:
@@ -261,6 +265,11 @@ class LiteLLMClient:
             if key:
                 text = text.replace(key, "***")
         return text
+
+
+def make_client(config: LLMConfig, store_dir: Path | None) -> LiteLLMClient:
+    """The client a run uses; `store_dir` is the run's llm/ (None: no record/replay store)."""
+    return LiteLLMClient.from_config(config, store_dir)
 
 
 def _classify(exc: Exception) -> Exception:

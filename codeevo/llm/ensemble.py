@@ -30,12 +30,16 @@ class ModelPool:
     def alive(self) -> list[ModelConfig]:
         return [m for m in self.models if m.name not in self.dead]
 
-    def choose(self, rng: random.Random) -> ModelConfig:
-        """A live model, with probability proportional to its weight."""
+    def choose(self, rng: random.Random, pinned: str | None = None) -> ModelConfig:
+        """A live model, with probability proportional to its weight; or the model named by
+        `pinned` while it is alive (else a weighted choice as usual)."""
         draw = rng.random()
         alive = self.alive()
         if not alive:
             raise AllModelsFailedError(self.dead_report())
+        for m in alive:
+            if m.name == pinned:
+                return m
         total = sum(m.weight for m in alive)
         point = draw * total
         for m in alive:

@@ -31,7 +31,9 @@ class ScriptedLLMClient:
         self.cost = cost
         self.requests: list[list[Message]] = []
 
-    async def complete(self, messages: list[Message], rng: random.Random) -> LLMReply:
+    async def complete(
+        self, messages: list[Message], rng: random.Random, model: str | None = None
+    ) -> LLMReply:
         rng.random()  # one draw per request, like the real client's model choice
         self.requests.append([Message(role=m["role"], content=m["content"]) for m in messages])
         if self.script:
