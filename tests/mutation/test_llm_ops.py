@@ -53,7 +53,8 @@ async def test_diff_operator_applies_the_reply() -> None:
     assert (prop.tokens_in, prop.tokens_out, prop.cost) == (120, 30, 0.002)
     assert set(prop.exchange) == {"prompt.md", "response.md"}
     assert prop.exchange["response.md"] == DIFF
-    assert "## user" in prop.exchange["prompt.md"] and "Maximise f(3)." in prop.exchange["prompt.md"]
+    prompt = prop.exchange["prompt.md"]
+    assert "## user" in prompt and "Maximise f(3)." in prompt
 
 
 async def test_bad_reply_is_repaired_with_the_error() -> None:
