@@ -1,0 +1,5 @@
+def main():
+    """Never return."""
+    n = 0
+    while True:
+        n += 1

@@ -1,0 +1,162 @@
+"""The hostile-program suite through the real LocalSandbox: each attack contained (or, where the
+local sandbox cannot contain it, shown to get through, as docs/security.md says), nothing
+leaked, nothing left running, and a normal program still scores afterwards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codeevo.candidate import Status
+from codeevo.config import SandboxConfig
+from codeevo.sandbox.local import LocalSandbox
+from tests.sandbox.hostile import (
+    ASSET_SECRET,
+    CASES,
+    ENV_SECRET,
+    HOST_SECRET,
+    MAX_SCORE,
+    PROBLEM_DIR,
+    Case,
+    make_job,
+)
+
+CFG = SandboxConfig(memory_mb=256, file_size_mb=2, max_processes=32, cpu_time_s=10,
+                    timeout_slack_s=5, output_cap_bytes=16_000)
+KIND = "local" if os.geteuid() == 0 else "local-unconfined"
+SCRATCH_FILES = [Path("/tmp/codeevo-hostile-pwned.txt"), Path("/var/tmp/codeevo-hostile-pwned.txt")]
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    lis = Listener()
+    yield lis
+    lis.sock.close()
+
+
+@pytest.fixture(scope="module")
+def host_dir() -> Iterator[Path]:
+    """A driver-owned folder others may enter but not write, holding a file only it may read."""
+    d = Path(tempfile.mkdtemp(prefix="hostile-host-"))
+    d.chmod(0o755)
+    secret = d / "root-only.txt"
+    secret.write_text(HOST_SECRET)
+    secret.chmod(0o600)
+    yield d
+    shutil.rmtree(d)
+
+
+@pytest.fixture
+def secret_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The key in the driver's environment, and in the initial environment of a process."""
+    monkeypatch.setenv("OPENAI_API_KEY", ENV_SECRET)
+    holder = subprocess.Popen(["sleep", "60"], env={**os.environ, "OPENAI_API_KEY": ENV_SECRET})
+    yield
+    holder.kill()
+    holder.wait()
+
+
+def _processes_mentioning(token: str) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                if token.encode() in f.read():
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _host_written(host_dir: Path) -> bool:
+    return (host_dir / "pwned.txt").exists() or any(p.exists() for p in SCRATCH_FILES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+async def test_hostile_program_is_contained(
+    case: Case, host_dir: Path, listener: Listener, secret_env: None
+) -> None:
+    expect = case.expect[KIND]
+    sandbox = LocalSandbox(CFG)
+    token = f"hostile_{case.name}_{uuid.uuid4().hex[:8]}"
+    args = [a.format(host_dir=host_dir, host="127.0.0.1", port=listener.port) for a in case.args]
+    before = listener.accepted
+    try:
+        result = await sandbox.evaluate(make_job(case.program, args, entry=f"{token}.py"))
+        recorded = result.model_dump_json()
+        observed = {
+            "network": listener.accepted > before,
+            "host_write": _host_written(host_dir),
+            "host_read": HOST_SECRET in recorded,
+            "env": ENV_SECRET in recorded,
+            "asset": ASSET_SECRET in recorded,
+            "forge": result.score is not None and result.score > MAX_SCORE,
+        }
+    finally:
+        (host_dir / "pwned.txt").unlink(missing_ok=True)
+        for p in SCRATCH_FILES:
+            p.unlink(missing_ok=True)
+
+    assert result.status.value in expect.statuses, (result.status, result.reason,
+                                                    result.artifacts)
+    if case.threat:
+        assert observed[case.threat] == (not expect.contained), (
+            f"{case.name} on {KIND}: threat {case.threat!r} observed={observed[case.threat]}, "
+            f"expected contained={expect.contained} ({expect.note}); recorded: {recorded[:2000]}"
+        )
+    # Every other threat stays contained whatever the case.
+    for threat, got in observed.items():
+        if threat != case.threat:
+            assert not got, f"{case.name}: unexpected {threat}: {recorded[:2000]}"
+    assert len(recorded) < 200_000, "recorded output is not capped"
+    assert _processes_mentioning(token) == [], "candidate processes outlived the evaluation"
+
+    # The run goes on: the same sandbox still scores a normal program.
+    normal = await sandbox.evaluate(make_job((PROBLEM_DIR / "initial.py").read_text()))
+    assert normal.status == Status.OK and normal.score == 1.0, normal
+    await sandbox.close()
+
+
+async def test_root_driver_confines_the_runner_with_a_fresh_uid() -> None:
+    """On this root machine the runner must not keep root (else no fork bomb is contained)."""
+    sandbox = LocalSandbox(CFG)
+    conf = await sandbox.confinement()
+    if os.geteuid() == 0:
+        assert conf.drop, "running as root but the local sandbox did not drop privileges"
+        program = "import os\ndef main():\n    return [os.getuid(), os.getgid(), os.getgroups()]\n"
+        result = await sandbox.evaluate(make_job(program))
+        assert result.status == Status.OK, result
+        uid, gid, groups = __import__("json").loads(result.artifacts["value"])
+        assert uid != 0 and gid != 0 and groups == []
+    else:
+        assert not conf.drop
