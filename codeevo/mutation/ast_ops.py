@@ -158,13 +158,9 @@ class _Parsed:
     def line_of(self, offset: int) -> int:
         return self.program.count("\n", 0, offset) + 1
 
-    def valid(self, child: str) -> bool:
-        """The child parses as well as the parent did (whole, or block by block)."""
-        try:
-            other = _Parsed(child)
-        except BlockError:
-            return False
-        return other.whole if self.whole else len(other.units) >= len(self.units)
+    def parses_like(self, parent: _Parsed) -> bool:
+        """This program parses as well as `parent` did (whole, or block by block)."""
+        return self.whole if parent.whole else len(self.units) >= len(parent.units)
 
 
 def _dedented_unit(program: str, start: int, end: int) -> _Unit | None:
@@ -513,6 +509,15 @@ class AstMutationOperator:
 
     def __init__(self, config: OperatorConfig | None = None) -> None:
         self.config = config or OperatorConfig()
+        self._cache: dict[str, _Parsed] = {}
+
+    def _parse_parent(self, program: str) -> _Parsed:
+        # Elites are parents again and again; keep the last few parsed (results never change).
+        found = self._cache.pop(program, None) or _Parsed(program)
+        self._cache[program] = found
+        while len(self._cache) > 32:
+            del self._cache[next(iter(self._cache))]
+        return found
 
     async def propose(self, request: ProposalRequest, rng: random.Random) -> Proposal:
         return self.propose_sync(request, rng)
@@ -522,7 +527,7 @@ class AstMutationOperator:
         parent = request.parent
         primary = (parent.candidate.id,)
         try:
-            parsed = _Parsed(parent.program)
+            parsed = self._parse_parent(parent.program)
         except BlockError as exc:
             return Proposal(None, self.name, parents=primary, error=f"parent program: {exc}")
         if not parsed.units:
@@ -536,15 +541,17 @@ class AstMutationOperator:
         second = request.second_parent
         if second is not None and rng.random() < self.config.ast_crossover_rate:
             try:
-                donor = _Parsed(second.program)
+                donor = self._parse_parent(second.program)
             except BlockError:
                 donor = None
         for _ in range(_ATTEMPTS):
-            child, notes, crossed = self._child(parsed, donor, rng)
+            done, notes, crossed = self._child(parsed, donor, rng)
+            child = done.program if done is not None else None
             if (
-                child is not None
+                done is not None
+                and child is not None
                 and child != parent.program
-                and parsed.valid(child)
+                and done.parses_like(parsed)
                 and edits_confined(parent.program, child) is None
             ):
                 parents = primary + (second.candidate.id,) if crossed and second else primary
@@ -564,7 +571,7 @@ class AstMutationOperator:
 
     def _child(
         self, parsed: _Parsed, donor: _Parsed | None, rng: random.Random
-    ) -> tuple[str | None, list[str], bool]:
+    ) -> tuple[_Parsed | None, list[str], bool]:
         edits = rng.randint(1, self.config.ast_max_edits)
         notes: list[str] = []
         crossed = False
@@ -584,9 +591,7 @@ class AstMutationOperator:
                 break
             notes.append(done[1])
             current = _reparse(done[0])
-        if current is None or not notes:
-            return None, notes, crossed
-        return current.program, notes, crossed
+        return (current if notes else None), notes, crossed
 
 
 def _reparse(program: str) -> _Parsed | None:
