@@ -136,7 +136,7 @@ class LiteLLMClient:
         failed request, AllModelsFailedError / ReplayMissError when the run should stop."""
         chosen = self.pool.choose(rng, model)
         params = request_params(chosen)
-        key = self.store.next_key(chosen.name, messages, params) if self.store else None
+        key = self.store.next_key(chosen.name, messages, params) if self.store is not None else None
         if key is not None and self.store is not None and self.mode in ("replay", "cache"):
             hit = self.store.get(key)
             if hit is not None and (hit.get("ok") or self.mode == "replay"):

@@ -78,5 +78,6 @@ class ExchangeStore:
             raise
         return path
 
-    def __len__(self) -> int:
+    def count(self) -> int:
+        """Exchanges written to `directory`."""
         return sum(1 for _ in self.directory.glob("*/*.json"))
