@@ -619,8 +619,9 @@ def run_cascade(header: dict[str, Any], workdir: Path) -> dict[str, Any]:
             break
         threshold = stage.get("threshold")
         if threshold is not None and score is not None and score < float(threshold):
-            result["reason"] = (f"stage {name!r} scored {score:g}, below its threshold "
-                                f"{float(threshold):g}")
+            why = (f"stage {name!r} scored {score:g}, below its threshold "
+                   f"{float(threshold):g}")
+            result["reason"] = f"{out['reason']} ({why})" if out.get("reason") else why
             break
         if out.get("reason"):
             result["reason"] = str(out["reason"])
