@@ -307,9 +307,10 @@ class Engine:
         archive = self.islands.archive(island)
         pcfg = self.config.population
         parent = select_parent(archive, rng, pcfg)
-        second = select_second_parent(archive, rng, parent.id)
+        others = self.islands.other_archives(island)
+        second = select_second_parent(archive, rng, parent.id, fallback=others)
         excl = {parent.id} | ({second.id} if second else set())
-        insp = inspirations(archive, rng, pcfg.num_inspirations, excl)
+        insp = inspirations(archive, rng, pcfg.num_inspirations, excl, fallback=others)
         top = top_programs(archive, pcfg.num_top_programs)
         request = ProposalRequest(
             problem=self.problem,

@@ -62,7 +62,7 @@ def test_seed_without_markers(tmp_path: Path) -> None:
 def test_seed_syntax_error_names_line(tmp_path: Path) -> None:
     prob = make_problem(tmp_path)
     (prob / "initial.py").write_text(SEED + "def broken(:\n")
-    with pytest.raises(ConfigError, match=r"initial.py:8: seed program does not parse"):
+    with pytest.raises(ConfigError, match=r"initial.py:7: seed program does not parse"):
         load_problem(prob)
 
 
