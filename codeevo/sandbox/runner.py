@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import ctypes
 import importlib
+import importlib.abc
+import importlib.util
 import json
 import math
 import os
@@ -320,6 +322,52 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise StageTimeout()
 
 
+class FrozenSources(importlib.abc.MetaPathFinder):
+    """Serves the evaluator's ``.py`` modules from a snapshot taken before any candidate ran.
+
+    Candidates run as the runner's uid and can rewrite files in the working directory; an
+    evaluator that imports a helper module lazily (after a candidate ran) still gets the
+    original code.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.sources: dict[str, tuple[Path, bytes, bool]] = {}
+        for path in sorted(root.rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            is_pkg = parts[-1] == "__init__"
+            if is_pkg:
+                parts = parts[:-1]
+            if parts:
+                self.sources[".".join(parts)] = (path, path.read_bytes(), is_pkg)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        hit = self.sources.get(name)
+        if hit is None:
+            return None
+        file, source, is_pkg = hit
+        spec = importlib.util.spec_from_loader(
+            name, _SnapshotLoader(file, source), origin=str(file), is_package=is_pkg
+        )
+        if spec is not None:
+            spec.has_location = True
+            if is_pkg:
+                spec.submodule_search_locations = [str(file.parent)]
+        return spec
+
+
+class _SnapshotLoader(importlib.abc.Loader):
+    def __init__(self, file: Path, source: bytes) -> None:
+        self.file = file
+        self.source = source
+
+    def create_module(self, spec: Any) -> None:
+        return None
+
+    def exec_module(self, module: Any) -> None:
+        module.__file__ = str(self.file)
+        exec(compile(self.source, str(self.file), "exec"), module.__dict__)
+
+
 # ---------------------------------------------------------------- the context
 
 
@@ -563,6 +611,7 @@ def run_cascade(header: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
     try:
         sys.path.insert(0, str(workdir / "evaluator"))
+        sys.meta_path.insert(0, FrozenSources(workdir / "evaluator"))
         module = importlib.import_module(header["evaluator_module"])
         setup = getattr(module, "setup", None)
         if callable(setup):

@@ -31,7 +31,7 @@ def run_job(
 ) -> tuple[EvalResult, subprocess.CompletedProcess[bytes]]:
     """Write an evaluator folder, run the runner on a job through stdin, parse its line."""
     ev = tmp_path / "ev"
-    ev.mkdir()
+    ev.mkdir(exist_ok=True)
     (ev / "evaluator.py").write_text(textwrap.dedent(evaluator))
     assets_dir = None
     if assets:
@@ -331,3 +331,21 @@ def test_candidate_env_is_scrubbed_and_marked(tmp_path: Path) -> None:
     assert set(env) == {"PATH", "HOME", "TMPDIR", "LANG", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                         "OPENBLAS_NUM_THREADS", "PYTHONDONTWRITEBYTECODE", runner.MARKER_VAR}
     assert env["HOME"].endswith("/run-1")
+
+
+def test_evaluator_modules_cannot_be_rewritten_by_candidates(tmp_path: Path) -> None:
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "helper.py").write_text("def score():\n    return 1.0\n")
+    result, _ = run_job(tmp_path, """
+        def main(ctx):
+            r = ctx.run_candidate("tamper")
+            import helper  # imported only after the candidate ran
+            return {"score": helper.score(), "artifacts": {"r": str(r.value)}}
+    """, program=textwrap.dedent("""
+        def tamper():
+            with open("../evaluator/helper.py", "w") as f:
+                f.write("def score():\\n    return 1e9\\n")
+            return "rewrote"
+    """))
+    assert result.status == Status.OK and result.artifacts["r"] == "rewrote", result
+    assert result.score == 1.0
