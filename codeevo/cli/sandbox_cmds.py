@@ -79,12 +79,12 @@ def _list(args: argparse.Namespace) -> int:
         labels = image_labels(client, rec.tag)
         print(f"  {rec.tag:24} {_image_state(labels, rec.version, VERSION_LABEL):28} "
               f"{rec.description}")
-    containers = client.containers.list(all=True, filters={"label": reaper.LABEL})
+    containers = client.api.containers(all=True, filters={"label": reaper.LABEL})
     print(f"containers: {len(containers)}")
     for c in containers:
-        labels = c.labels or {}
+        labels = c.get("Labels") or {}
         owner = "alive" if reaper.driver_alive(labels) else "dead (reaped at next start)"
-        print(f"  {c.short_id} {labels.get(reaper.LABEL, '?'):10} {c.status:8} "
+        print(f"  {c['Id'][:12]} {labels.get(reaper.LABEL, '?'):10} {c.get('State', '?'):8} "
               f"driver pid {labels.get(reaper.LABEL_PID, '?')} on "
               f"{labels.get(reaper.LABEL_HOST, '?')}: {owner}")
     return 0

@@ -78,8 +78,9 @@ def reap(client: Any, *, owner_pid: int | None = None, run_id: str | None = None
     `run_id` narrows `owner_pid` to one sandbox's containers. Returns the removed ids.
     """
     removed = []
-    for c in client.containers.list(all=True, filters={"label": LABEL}):
-        labels: dict[str, str] = c.labels or {}
+    # The low-level listing carries the labels: no per-container inspect to race with removals.
+    for c in client.api.containers(all=True, filters={"label": LABEL}):
+        labels: dict[str, str] = c.get("Labels") or {}
         if owner_pid is not None:
             mine = labels.get(LABEL_PID) == str(owner_pid) and labels.get(LABEL_HOST) == _host()
             if not mine or (run_id is not None and labels.get(LABEL_RUN) != run_id):
@@ -87,8 +88,8 @@ def reap(client: Any, *, owner_pid: int | None = None, run_id: str | None = None
         elif driver_alive(labels):
             continue
         with contextlib.suppress(Exception):  # already gone, or being removed by its owner
-            c.remove(force=True)
-            removed.append(c.id)
+            client.api.remove_container(c["Id"], force=True)
+            removed.append(c["Id"])
     return removed
 
 

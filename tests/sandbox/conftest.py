@@ -59,15 +59,20 @@ def torch_image(docker_client: Any) -> str:
     return _image(docker_client, "torch")
 
 
-def our_containers(client: Any) -> list[Any]:
-    """codeevo containers owned by this test process."""
+def containers_of(client: Any, pid: int) -> list[str]:
+    """Ids of codeevo containers whose labels name `pid` as their driver."""
     from codeevo.sandbox import reaper
 
     return [
-        c
-        for c in client.containers.list(all=True, filters={"label": reaper.LABEL})
-        if (c.labels or {}).get(reaper.LABEL_PID) == str(os.getpid())
+        c["Id"]
+        for c in client.api.containers(all=True, filters={"label": reaper.LABEL})
+        if (c.get("Labels") or {}).get(reaper.LABEL_PID) == str(pid)
     ]
+
+
+def our_containers(client: Any) -> list[str]:
+    """Ids of codeevo containers owned by this test process."""
+    return containers_of(client, os.getpid())
 
 
 @pytest.fixture
@@ -75,6 +80,6 @@ def no_leaks(docker_client: Any) -> Iterator[Any]:
     """Asserts the test left no codeevo container of this process behind."""
     yield docker_client
     left = our_containers(docker_client)
-    for c in left:
-        c.remove(force=True)
-    assert not left, f"containers left behind: {[c.short_id for c in left]}"
+    for cid in left:
+        docker_client.api.remove_container(cid, force=True)
+    assert not left, f"containers left behind: {[cid[:12] for cid in left]}"

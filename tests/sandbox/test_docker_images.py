@@ -27,7 +27,8 @@ def write_sources(tmp_path: Path) -> Path:
     (etc / "sources.list").write_text(
         "# a comment\n"
         "deb-src http://src.example/debian bookworm main\n"
-        "deb [arch=amd64 signed-by=/k.gpg] http://one.example/debian-security bookworm-security main\n"
+        "deb [arch=amd64 signed-by=/k.gpg] http://one.example/debian-security "
+        "bookworm-security main\n"
     )
     (etc / "sources.list.d" / "debian.sources").write_text(
         "Types: deb\n"
@@ -49,7 +50,9 @@ def write_sources(tmp_path: Path) -> Path:
     return etc
 
 
-def test_mirror_read_from_one_line_and_deb822_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mirror_read_from_one_line_and_deb822_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(images.MIRROR_ENV, raising=False)
     etc = write_sources(tmp_path)
     sources = read_apt_sources([etc / "sources.list", etc / "sources.list.d"])

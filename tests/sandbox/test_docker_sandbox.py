@@ -77,8 +77,8 @@ def inspect(ctx):
             except OSError:
                 pass
     planted = os.path.exists("planted.txt") or os.path.exists("/tmp/planted.txt")
-    return {"score": 1.0, "metrics": {"strays": float(len([o for o in others if b"sleep" in o or b"leave" in o])),
-                                      "planted": float(planted)}}
+    strays = [o for o in others if b"sleep" in o or b"leave" in o]
+    return {"score": 1.0, "metrics": {"strays": float(len(strays)), "planted": float(planted)}}
 '''
 
 
@@ -252,7 +252,7 @@ def test_reaper_removes_only_dead_drivers_containers(cpu_image: str, no_leaks: A
         removed = reaper.reap(no_leaks)
         assert orphan in removed
         assert alive not in removed
-        ids = [c.id for c in no_leaks.containers.list(all=True)]
+        ids = [c["Id"] for c in no_leaks.api.containers(all=True)]
         assert orphan not in ids and alive in ids
     finally:
         sb.remove(alive)

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from codeevo.config import SandboxConfig
-from codeevo.sandbox import reaper
 from codeevo.sandbox.docker import DockerSandbox
+from tests.sandbox.conftest import containers_of
 
 pytestmark = pytest.mark.docker
 
@@ -52,11 +52,8 @@ def hang(ctx):
 """
 
 
-def driver_containers(client: Any, pid: int) -> list[Any]:
-    return [
-        c for c in client.containers.list(all=True, filters={"label": reaper.LABEL})
-        if (c.labels or {}).get(reaper.LABEL_PID) == str(pid)
-    ]
+def driver_containers(client: Any, pid: int) -> list[str]:
+    return containers_of(client, pid)
 
 
 def start_driver(tmp_path: Path, image: str, warm: bool, client: Any) -> subprocess.Popen[bytes]:
