@@ -179,6 +179,10 @@ class SandboxConfig(_Model):
     cpu_time_s: int = Field(default=300, ge=1)
     cpus: float = Field(default=1.0, gt=0)
     file_size_mb: int = Field(default=64, ge=1)
+    disk_mb: int | None = Field(
+        default=None, ge=1,
+        description="total MB a candidate may write in its run folder (default 8 × file_size_mb)",
+    )
     max_processes: int = Field(default=64, ge=4)
     max_open_files: int = Field(default=256, ge=16)
     output_cap_bytes: int = Field(default=64_000, ge=1024)

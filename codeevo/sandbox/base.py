@@ -74,6 +74,7 @@ def limits_header(cfg: SandboxConfig) -> dict[str, Any]:
         "memory_mb": cfg.memory_mb,
         "cpu_time_s": cfg.cpu_time_s,
         "file_size_mb": cfg.file_size_mb,
+        "disk_mb": cfg.disk_mb or 8 * cfg.file_size_mb,
         "max_processes": cfg.max_processes,
         "max_open_files": cfg.max_open_files,
         "output_cap_bytes": cfg.output_cap_bytes,

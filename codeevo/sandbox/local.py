@@ -67,7 +67,7 @@ class LocalSandbox:
         """Run the cascade on `job.program`; candidate faults come back as a status."""
         conf = await self.confinement()
         marker = secrets.token_hex(12)
-        header_limits = {**limits_header(self.cfg), "disk_mb": 8 * self.cfg.file_size_mb}
+        header_limits = limits_header(self.cfg)
         payload, nonce = build_payload(job, self.cfg, {"marker": marker, "limits": header_limits})
         deadline = job.deadline + self.cfg.timeout_slack_s
         tmp = Path(tempfile.mkdtemp(prefix="codeevo-local-"))
