@@ -18,14 +18,20 @@ from __future__ import annotations
 import ast
 import math
 import random
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from codeevo.config import OperatorConfig
+from codeevo.mutation.ast_source import (
+    ParsedProgram,
+    SourceUnit,
+    operator_at,
+    own_lines,
+    reindent,
+    reparse,
+)
 from codeevo.mutation.base import Proposal, ProposalRequest
-from codeevo.mutation.blocks import BlockError, edits_confined, split
+from codeevo.mutation.blocks import BlockError, edits_confined
 
 _ATTEMPTS = 8  # children tried before giving up on producing a changed, valid one
 _KIND_WEIGHTS = {"literal": 0.6, "compare": 0.2, "arith": 0.2}
@@ -38,7 +44,6 @@ _COMPARE_SWAPS = {
     ast.NotEq: ("!=", ("==",)),
 }
 _ARITH_SWAPS = {ast.Add: ("+", "-"), ast.Sub: ("-", "+"), ast.Mult: ("*", "/"), ast.Div: ("/", "*")}
-_OP_RE = re.compile(r"\*\*=?|//=?|<=|>=|==|!=|[-+*/%@&|^<>]=?")
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
@@ -48,135 +53,6 @@ class _Edit:
     end: int
     text: str
     note: str
-
-
-class _Unit:
-    """A parsed piece of the program (the whole of it, or one dedented block) with a map from
-    AST positions (line, UTF-8 byte column) to absolute character offsets in the program."""
-
-    def __init__(self, program: str, base: int, text: str, indent: int) -> None:
-        self.program = program
-        self.lines = text.split("\n")  # original (indented) lines, as the parser counts them
-        self.indent = indent
-        self.starts: list[int] = []
-        pos = base
-        for line in self.lines:
-            self.starts.append(pos)
-            pos += len(line) + 1
-        src = "\n".join(line[indent:] for line in self.lines)
-        self.tree = ast.parse(src)
-        self.parents: dict[int, ast.AST] = {}  # filled by _Parsed._index
-
-    def offset(self, lineno: int, col: int) -> int:
-        line = self.lines[lineno - 1]
-        if line.isascii():
-            return self.starts[lineno - 1] + self.indent + col
-        body = line[self.indent :].encode("utf-8")[:col].decode("utf-8", "ignore")
-        return self.starts[lineno - 1] + self.indent + len(body)
-
-    def span(self, node: ast.AST) -> tuple[int, int]:
-        end_line = getattr(node, "end_lineno", None) or node.lineno  # type: ignore[attr-defined]
-        end_col = getattr(node, "end_col_offset", None)
-        end = self.offset(end_line, end_col if end_col is not None else 0)
-        return self.offset(node.lineno, node.col_offset), end  # type: ignore[attr-defined]
-
-    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
-        cur = self.parents.get(id(node))
-        while cur is not None:
-            yield cur
-            cur = self.parents.get(id(cur))
-
-
-class _Parsed:
-    """A program, its block character ranges, and the units whose nodes may be edited."""
-
-    def __init__(self, program: str) -> None:
-        self.program = program
-        segs = split(program)  # raises BlockError
-        self.ranges: list[tuple[int, int]] = []
-        pos = 0
-        for fixed, block in zip(segs.fixed, segs.blocks, strict=False):
-            pos += len(fixed)
-            self.ranges.append((pos, pos + len(block)))
-            pos += len(block)
-        self.units: list[_Unit] = []
-        self.whole = True
-        self._nodes: list[tuple[_Unit, ast.AST, int, int]] | None = None
-        self._tops: list[tuple[_Unit, ast.stmt, int, int]] | None = None
-        try:
-            self.units.append(_Unit(program, 0, program, 0))
-        except (SyntaxError, ValueError, RecursionError):
-            self.whole = False
-            for start, end in self.ranges:
-                unit = _dedented_unit(program, start, end)
-                if unit is not None:
-                    self.units.append(unit)
-
-    def inside(self, start: int, end: int) -> bool:
-        return any(lo <= start and end <= hi for lo, hi in self.ranges)
-
-    def block_of(self, start: int) -> int:
-        return next(i for i, (lo, hi) in enumerate(self.ranges) if lo <= start < hi)
-
-    def nodes(self) -> list[tuple[_Unit, ast.AST, int, int]]:
-        """Every node lying inside a block (f-string internals excluded), in source order."""
-        if self._nodes is None:
-            self._index()
-        assert self._nodes is not None
-        return self._nodes
-
-    def top_statements(self) -> list[tuple[_Unit, ast.stmt, int, int]]:
-        """Statements inside a block whose enclosing statements are not inside it."""
-        if self._tops is None:
-            self._index()
-        assert self._tops is not None
-        return self._tops
-
-    def _index(self) -> None:
-        # One depth-first pass: parent links, block membership, f-string and nesting flags.
-        nodes: list[tuple[_Unit, ast.AST, int, int]] = []
-        tops: list[tuple[_Unit, ast.stmt, int, int]] = []
-        for unit in self.units:
-            stack: list[tuple[ast.AST, bool, bool]] = [(unit.tree, False, False)]
-            while stack:
-                node, in_fstring, under_stmt = stack.pop()
-                in_fstring = in_fstring or isinstance(node, ast.JoinedStr)
-                if hasattr(node, "lineno") and not in_fstring:
-                    start, end = unit.span(node)
-                    if self.inside(start, end):
-                        nodes.append((unit, node, start, end))
-                        if isinstance(node, ast.stmt):
-                            if not under_stmt:
-                                tops.append((unit, node, start, end))
-                            under_stmt = True
-                children = list(ast.iter_child_nodes(node))
-                for child in reversed(children):
-                    unit.parents[id(child)] = node
-                    stack.append((child, in_fstring, under_stmt))
-        self._nodes, self._tops = nodes, tops
-
-    def line_of(self, offset: int) -> int:
-        return self.program.count("\n", 0, offset) + 1
-
-    def parses_like(self, parent: _Parsed) -> bool:
-        """This program parses as well as `parent` did (whole, or block by block)."""
-        return self.whole if parent.whole else len(self.units) >= len(parent.units)
-
-
-def _dedented_unit(program: str, start: int, end: int) -> _Unit | None:
-    text = program[start:end]
-    if text.endswith("\n"):
-        text = text[:-1]
-    lines = [ln for ln in text.split("\n") if ln.strip()]
-    if not lines:
-        return None
-    indent = min(len(ln) - len(ln.lstrip(" \t")) for ln in lines)
-    if any(ln[:indent] != lines[0][:indent] for ln in lines):
-        return None  # mixed indentation prefixes: cannot dedent safely
-    try:
-        return _Unit(program, start, text, indent)
-    except (SyntaxError, ValueError, RecursionError):
-        return None
 
 
 # ------------------------------------------------------------------ point mutations
@@ -225,7 +101,7 @@ def _number(text: str, kind: type) -> int | float | None:
         return None
 
 
-def _is_index(unit: _Unit, node: ast.AST) -> bool:
+def _is_index(unit: SourceUnit, node: ast.AST) -> bool:
     """`x[0]`, `x[-1]`, `x[0, 1]`: an index whose change would likely fall out of range."""
     parent = unit.parents.get(id(node))
     if isinstance(parent, ast.UnaryOp):
@@ -235,7 +111,7 @@ def _is_index(unit: _Unit, node: ast.AST) -> bool:
     return isinstance(parent, ast.Subscript) and parent.slice is node
 
 
-def _in_int_context(unit: _Unit, node: ast.AST) -> bool:
+def _in_int_context(unit: SourceUnit, node: ast.AST) -> bool:
     """Inside range(...) or a subscript, where turning * into / would make a float."""
     for a in unit.ancestors(node):
         if isinstance(a, ast.Subscript):
@@ -251,25 +127,7 @@ def _is_sequence_or_str(node: ast.AST) -> bool:
     return isinstance(node, ast.JoinedStr | ast.List | ast.Tuple | ast.ListComp)
 
 
-def _operator_at(program: str, start: int, end: int) -> tuple[int, str] | None:
-    """The operator token in program[start:end], skipping spaces, parentheses and comments."""
-    i = start
-    while i < end:
-        ch = program[i]
-        if ch in " \t\n\r\f()":
-            i += 1
-        elif ch == "\\" and program.startswith("\n", i + 1):
-            i += 2
-        elif ch == "#":
-            nl = program.find("\n", i)
-            i = end if nl < 0 else nl
-        else:
-            m = _OP_RE.match(program, i, end)
-            return (i, m.group()) if m else None
-    return None
-
-
-def _sites(parsed: _Parsed) -> dict[str, list[tuple[float, _Edit]]]:
+def _sites(parsed: ParsedProgram) -> dict[str, list[tuple[float, _Edit]]]:
     """Places an edit can go, by kind, as (weight, edit); new values are drawn on use."""
     out: dict[str, list[tuple[float, _Edit]]] = {k: [] for k in _KIND_WEIGHTS}
     program = parsed.program
@@ -286,7 +144,7 @@ def _sites(parsed: _Parsed) -> dict[str, list[tuple[float, _Edit]]]:
             for i, op in enumerate(node.ops):
                 if type(op) not in _COMPARE_SWAPS:
                     continue
-                found = _operator_at(
+                found = operator_at(
                     program, unit.span(operands[i])[1], unit.span(operands[i + 1])[0]
                 )
                 old, options = _COMPARE_SWAPS[type(op)]
@@ -312,13 +170,13 @@ def _sites(parsed: _Parsed) -> dict[str, list[tuple[float, _Edit]]]:
             old, new = _ARITH_SWAPS[type(node.op)]
             if isinstance(node, ast.AugAssign):
                 old, new = old + "=", new + "="
-            found = _operator_at(program, unit.span(left)[1], unit.span(right)[0])
+            found = operator_at(program, unit.span(left)[1], unit.span(right)[0])
             if found and found[1] == old:
                 out["arith"].append((1.0, _Edit(found[0], found[0] + len(old), new, old)))
     return out
 
 
-def _mutate(parsed: _Parsed, rng: random.Random) -> tuple[str, str] | None:
+def _mutate(parsed: ParsedProgram, rng: random.Random) -> tuple[str, str] | None:
     sites = _sites(parsed)
     kinds = [k for k in _KIND_WEIGHTS if sites[k]]
     if not kinds:
@@ -348,39 +206,7 @@ def _mutate(parsed: _Parsed, rng: random.Random) -> tuple[str, str] | None:
 # ------------------------------------------------------------------ crossover
 
 
-def _own_lines(program: str, unit: _Unit, node: ast.stmt) -> tuple[int, int, str] | None:
-    """(start, end, indent) of the whole lines holding `node` (decorators included), or None
-    when the statement shares a line with other code."""
-    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-    start = unit.offset(first, 0) - unit.indent
-    stmt_start, stmt_end = unit.span(node)
-    if first == node.lineno:
-        head = program[start:stmt_start]
-    else:
-        head = program[start : program.index("@", start)]
-    if head.strip():
-        return None
-    nl = program.find("\n", stmt_end)
-    end = len(program) if nl < 0 else nl + 1
-    tail = program[stmt_end:end].strip()
-    if tail and not tail.startswith("#"):
-        return None
-    return start, end, head
-
-
-def _reindent(text: str, old: str, new: str) -> str | None:
-    out = []
-    for line in text.splitlines(keepends=True):
-        if not line.strip():
-            out.append(line)
-        elif line.startswith(old):
-            out.append(new + line[len(old) :])
-        else:
-            return None  # e.g. a less-indented line of a multi-line string
-    return "".join(out)
-
-
-_Stmts = list[tuple[_Unit, ast.stmt]]
+_Stmts = list[tuple[SourceUnit, ast.stmt]]
 
 
 @dataclass(frozen=True)
@@ -397,7 +223,9 @@ def _key(stmt: ast.stmt) -> str:
     return f"def {stmt.name}" if isinstance(stmt, _DEFS) else ast.dump(stmt)
 
 
-def _aligned(parsed: _Parsed, other: _Parsed, a: _Stmts, b: _Stmts, where: str) -> list[_Option]:
+def _aligned(
+    parsed: ParsedProgram, other: ParsedProgram, a: _Stmts, b: _Stmts, where: str
+) -> list[_Option]:
     """Crossover options for two statement lists aligned like a diff: a differing run of the
     parent's statements replaced by the donor's run (or the donor's extra statements inserted,
     or the parent's extra ones deleted), and for each definition present in both, the donor's
@@ -432,10 +260,10 @@ def _aligned(parsed: _Parsed, other: _Parsed, a: _Stmts, b: _Stmts, where: str) 
     return out
 
 
-def _lines(parsed: _Parsed, run: _Stmts, where: str = "") -> tuple[int, int, str] | None:
+def _lines(parsed: ParsedProgram, run: _Stmts, where: str = "") -> tuple[int, int, str] | None:
     """(start, end, indent) of the whole lines of `run`; with `where`, an empty span there."""
-    first = _own_lines(parsed.program, *run[0])
-    last = _own_lines(parsed.program, *run[-1])
+    first = own_lines(parsed.program, *run[0])
+    last = own_lines(parsed.program, *run[-1])
     if first is None or last is None:
         return None
     if where == "before":
@@ -446,8 +274,8 @@ def _lines(parsed: _Parsed, run: _Stmts, where: str = "") -> tuple[int, int, str
 
 
 def _option(
-    parsed: _Parsed,
-    other: _Parsed,
+    parsed: ParsedProgram,
+    other: ParsedProgram,
     region: tuple[int, int, str] | None,
     b_run: _Stmts,
     label: str,
@@ -460,11 +288,11 @@ def _option(
     program, donor = parsed.program, other.program
     text = ""
     if b_run:
-        first = _own_lines(donor, *b_run[0])
-        last = _own_lines(donor, *b_run[-1])
+        first = own_lines(donor, *b_run[0])
+        last = own_lines(donor, *b_run[-1])
         if first is None or last is None:
             return []
-        moved = _reindent(donor[first[0] : last[1]], first[2], indent)
+        moved = reindent(donor[first[0] : last[1]], first[2], indent)
         if moved is None:
             return []
         text = moved if moved.endswith("\n") or end >= len(program) else moved + "\n"
@@ -475,7 +303,9 @@ def _option(
     return [_Option(weight, label, start, end, text)]
 
 
-def _crossover(parsed: _Parsed, other: _Parsed, rng: random.Random) -> tuple[str, str] | None:
+def _crossover(
+    parsed: ParsedProgram, other: ParsedProgram, rng: random.Random
+) -> tuple[str, str] | None:
     a_by_block: dict[int, _Stmts] = {}
     b_by_block: dict[int, _Stmts] = {}
     for unit, stmt, start, _ in parsed.top_statements():
@@ -509,11 +339,11 @@ class AstMutationOperator:
 
     def __init__(self, config: OperatorConfig | None = None) -> None:
         self.config = config or OperatorConfig()
-        self._cache: dict[str, _Parsed] = {}
+        self._cache: dict[str, ParsedProgram] = {}
 
-    def _parse_parent(self, program: str) -> _Parsed:
+    def _parse_parent(self, program: str) -> ParsedProgram:
         # Elites are parents again and again; keep the last few parsed (results never change).
-        found = self._cache.pop(program, None) or _Parsed(program)
+        found = self._cache.pop(program, None) or ParsedProgram(program)
         self._cache[program] = found
         while len(self._cache) > 32:
             del self._cache[next(iter(self._cache))]
@@ -537,7 +367,7 @@ class AstMutationOperator:
                 parents=primary,
                 error="no EVOLVE-BLOCK of the parent parses; nothing to edit",
             )
-        donor: _Parsed | None = None
+        donor: ParsedProgram | None = None
         second = request.second_parent
         if second is not None and rng.random() < self.config.ast_crossover_rate:
             try:
@@ -570,19 +400,19 @@ class AstMutationOperator:
         )
 
     def _child(
-        self, parsed: _Parsed, donor: _Parsed | None, rng: random.Random
-    ) -> tuple[_Parsed | None, list[str], bool]:
+        self, parsed: ParsedProgram, donor: ParsedProgram | None, rng: random.Random
+    ) -> tuple[ParsedProgram | None, list[str], bool]:
         edits = rng.randint(1, self.config.ast_max_edits)
         notes: list[str] = []
         crossed = False
-        current: _Parsed | None = parsed
+        current: ParsedProgram | None = parsed
         if donor is not None:
             done = _crossover(parsed, donor, rng)
             if done is not None:
                 notes.append(done[1])
                 crossed = True
                 edits -= 1
-                current = _reparse(done[0])
+                current = reparse(done[0])
         for _ in range(edits):
             if current is None:
                 return None, notes, crossed
@@ -590,13 +420,5 @@ class AstMutationOperator:
             if done is None:
                 break
             notes.append(done[1])
-            current = _reparse(done[0])
+            current = reparse(done[0])
         return (current if notes else None), notes, crossed
-
-
-def _reparse(program: str) -> _Parsed | None:
-    try:
-        parsed = _Parsed(program)
-    except BlockError:
-        return None
-    return parsed if parsed.units else None
