@@ -21,7 +21,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Reply:
-    """One scripted answer. kind: ok | error (status + body) | hang | malformed | empty_body."""
+    """One scripted answer. kind: ok | error (status + body) | hang | malformed | empty_body
+    | respond (let the responder answer)."""
 
     text: str = ""
     kind: str = "ok"
@@ -54,6 +55,11 @@ def malformed() -> Reply:
 
 def empty_body() -> Reply:
     return Reply(kind="empty_body")
+
+
+def respond() -> Reply:
+    """A placeholder in a script: answer this request with the responder."""
+    return Reply(kind="respond")
 
 
 @dataclass
@@ -119,8 +125,9 @@ class ScriptedLLMServer:
             for name, q in self._by_model.items():
                 if q and (req.model == name or req.model.endswith("/" + name)):
                     return q.popleft()
-            if self._queue:
-                return self._queue.popleft()
+            reply = self._queue.popleft() if self._queue else None
+        if reply is not None and reply.kind != "respond":
+            return reply
         if self.responder is not None:
             return self.responder(req)
         return Reply(kind="error", status=500, text="script exhausted")
