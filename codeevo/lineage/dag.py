@@ -69,22 +69,32 @@ class LineageDAG:
         self.graph = graph
 
     @classmethod
-    def from_candidates(cls, items: Iterable[tuple[Candidate, str | None]]) -> LineageDAG:
-        """Build from (candidate, commit sha or None) pairs; parents must come before children."""
-        graph: nx.DiGraph = nx.DiGraph()
-        for candidate, sha in items:
-            attrs = candidate.model_dump(mode="json", exclude={"id"})  # the node key is the id
+    def from_records(cls, records: Iterable[tuple[dict[str, Any], str | None]]) -> LineageDAG:
+        """Build from (candidate.json dict, commit sha or None) pairs, parents before children."""
+        nodes: dict[str, dict[str, Any]] = {}
+        edges: list[tuple[str, str, dict[str, bool]]] = []
+        for record, sha in records:
+            attrs = dict(record)
+            cid = attrs.pop("id")  # the node key is the id
             attrs["commit"] = sha
             attrs["delta"] = None
-            first = candidate.parents[0] if candidate.parents else None
-            if candidate.ok and first in graph and _is_ok(graph.nodes[first]):
-                assert candidate.score is not None
-                attrs["delta"] = candidate.score - graph.nodes[first]["score"]
-            graph.add_node(candidate.id, **attrs)
-            for parent in dict.fromkeys(candidate.parents):
-                if parent in graph:  # always, for a lineage read from a store
-                    graph.add_edge(parent, candidate.id, primary=parent == first)
+            parents = attrs["parents"]
+            first = nodes.get(parents[0]) if parents else None
+            if first is not None and _is_ok(attrs) and _is_ok(first):
+                attrs["delta"] = attrs["score"] - first["score"]
+            nodes[cid] = attrs
+            for parent in dict.fromkeys(parents):
+                if parent in nodes:  # always, for a lineage read from a store
+                    edges.append((parent, cid, {"primary": parent == parents[0]}))
+        graph: nx.DiGraph = nx.DiGraph()
+        graph.add_nodes_from(nodes.items())
+        graph.add_edges_from(edges)
         return cls(graph)
+
+    @classmethod
+    def from_candidates(cls, items: Iterable[tuple[Candidate, str | None]]) -> LineageDAG:
+        """Build from (candidate, commit sha or None) pairs; parents must come before children."""
+        return cls.from_records((c.model_dump(mode="json"), sha) for c, sha in items)
 
     @classmethod
     def load(cls, source: LineageStore | Path | str) -> LineageDAG:
@@ -95,9 +105,11 @@ class LineageDAG:
                 path = path / "lineage.git"
             store = GitLineageStore.open(path)
             try:
-                return cls.load(store)
+                return cls.from_records(store.records())
             finally:
                 store.close()
+        if isinstance(source, GitLineageStore):
+            return cls.from_records(source.records())
         candidates = list(source.candidates())
         return cls.from_candidates((c, source.commit_of(c.id)) for c in candidates)
 

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from codeevo.candidate import Candidate
+from codeevo.candidate import Candidate, Status
 from codeevo.errors import CodeevoError, RunDirError
 
 EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z; commit time = EPOCH + seq, so SHAs are reproducible
@@ -274,7 +274,7 @@ class GitLineageStore:
                 raise LineageError(f"{candidate.id} is already recorded with other content")
             return sha
         self._write_ref(f"refs/candidates/{candidate.id}", sha)
-        self._note(candidate, sha)
+        self._note(candidate.model_dump(mode="json"), sha)
         head = self._best[2] if self._best else self._newest[1] if self._newest else None
         if head == candidate.id:
             self._write_ref("refs/heads/main", sha)
@@ -287,7 +287,7 @@ class GitLineageStore:
         (self.path / _TMP_DIR).mkdir(exist_ok=True)
         for stale in (self.path / _TMP_DIR).iterdir():
             stale.unlink(missing_ok=True)
-        self._reload()  # another writer may have added candidates since open()
+        self.records()  # another writer may have added candidates since open()
 
     def _store(self, kind: bytes, data: bytes) -> bytes:
         """Write one loose object (zlib of "<kind> <size>\\0<data>", named by its sha1) by temp
@@ -364,22 +364,27 @@ class GitLineageStore:
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)  # atomic: readers see the old ref or the new, never a torn one
 
-    def _note(self, candidate: Candidate, sha: str) -> None:
-        self._commits[candidate.id] = sha
-        self._entries[candidate.id] = candidate.entry
-        self._scores[candidate.id] = candidate.score if candidate.ok else None
-        if self._newest is None or candidate.seq >= self._newest[0]:
-            self._newest = (candidate.seq, candidate.id)
-        if candidate.ok:
-            assert candidate.score is not None
-            key = (candidate.score, -candidate.seq, candidate.id)
-            if self._best is None or key[:2] > self._best[:2]:
-                self._best = key
+    def _note(self, c: dict[str, Any], sha: str) -> None:
+        """Index one candidate (candidate.json as a dict) for parents, messages and HEAD."""
+        cid, seq, score = str(c["id"]), int(c["seq"]), c.get("score")
+        ok = c["status"] == Status.OK.value and score is not None
+        self._commits[cid] = sha
+        self._entries[cid] = c["entry"]
+        self._scores[cid] = score if ok else None
+        if self._newest is None or seq >= self._newest[0]:
+            self._newest = (seq, cid)
+        if ok and (self._best is None or (float(score), -seq) > self._best[:2]):
+            self._best = (float(score), -seq, cid)
 
     # -- reading ------------------------------------------------------------------------------
 
-    def _scan(self) -> list[tuple[Candidate, str]]:
-        """Every candidate with a ref, from one `git for-each-ref` over the commit messages."""
+    def records(self) -> list[tuple[dict[str, Any], str]]:
+        """(candidate.json as a dict, commit sha) for every candidate with a ref, in seq order.
+
+        One `git for-each-ref` reads the commit bodies; no trees, no validation (the fast path
+        for indexes such as LineageDAG). Re-read from disk on each call, so readers see new
+        candidates; the store's id -> commit map is refreshed too.
+        """
         out = _git(
             self.path,
             "for-each-ref",
@@ -387,43 +392,39 @@ class GitLineageStore:
             "refs/candidates/",
         )
         fields = out.split(b"\0")
-        found: list[tuple[Candidate, str]] = []
+        found: list[tuple[dict[str, Any], str]] = []
         missing: list[tuple[str, str]] = []
+        marker = b"\n" + BODY_PREFIX.encode()
         for i in range(0, len(fields) - 2, 3):
-            sha, ref_id, text = fields[i].strip().decode(), fields[i + 1].decode(), fields[i + 2]
-            at = text.rfind(b"\n" + BODY_PREFIX.encode())
+            sha, text = fields[i].strip().decode(), fields[i + 2]
+            at = text.rfind(marker)
             if at < 0:
-                missing.append((sha, ref_id))
+                missing.append((sha, fields[i + 1].decode()))
                 continue
-            line = text[at + 1 + len(BODY_PREFIX) :].split(b"\n", 1)[0]
-            found.append((Candidate.model_validate(json.loads(line)), sha))
+            found.append((json.loads(text[at + len(marker) :].split(b"\n", 1)[0]), sha))
         if missing:  # a commit made by other tools: read its candidate.json instead
             query = b"".join(f"{sha}:{CANDIDATE_JSON}\n".encode() for sha, _ in missing)
             blobs = _parse_batch(_git(self.path, "cat-file", "--batch", stdin=query))
             for (sha, ref_id), blob in zip(missing, blobs, strict=True):
                 if blob is None:
                     raise LineageError(f"{ref_id} ({sha}) has no {CANDIDATE_JSON}")
-                found.append((Candidate.model_validate(json.loads(blob)), sha))
-        found.sort(key=lambda item: (item[0].seq, item[0].id))
-        return found
-
-    def _reload(self) -> list[tuple[Candidate, str]]:
-        found = self._scan()
+                found.append((json.loads(blob), sha))
+        found.sort(key=lambda item: (item[0]["seq"], item[0]["id"]))
         self._commits, self._entries, self._scores = {}, {}, {}
         self._best, self._newest = None, None
-        for candidate, sha in found:
-            self._note(candidate, sha)
+        for record, sha in found:
+            self._note(record, sha)
         return found
 
     def candidates(self) -> Iterator[Candidate]:
         """Every recorded candidate in seq order (re-read from disk, so a reader sees new ones)."""
-        for candidate, _ in self._reload():
-            yield candidate
+        for record, _ in self.records():
+            yield Candidate.model_validate(record)
 
     def commit_of(self, candidate_id: str) -> str:
         """The commit sha of a recorded candidate (LineageError for an unknown id)."""
         if candidate_id not in self._commits:
-            self._reload()
+            self.records()
         try:
             return self._commits[candidate_id]
         except KeyError:
