@@ -366,15 +366,16 @@ class GitLineageStore:
 
     def _note(self, c: dict[str, Any], sha: str) -> None:
         """Index one candidate (candidate.json as a dict) for parents, messages and HEAD."""
-        cid, seq, score = str(c["id"]), int(c["seq"]), c.get("score")
+        cid, seq = str(c["id"]), int(c["seq"])
+        score: float | None = c.get("score")
         ok = c["status"] == Status.OK.value and score is not None
         self._commits[cid] = sha
         self._entries[cid] = c["entry"]
         self._scores[cid] = score if ok else None
         if self._newest is None or seq >= self._newest[0]:
             self._newest = (seq, cid)
-        if ok and (self._best is None or (float(score), -seq) > self._best[:2]):
-            self._best = (float(score), -seq, cid)
+        if ok and score is not None and (self._best is None or (score, -seq) > self._best[:2]):
+            self._best = (score, -seq, cid)
 
     # -- reading ------------------------------------------------------------------------------
 
