@@ -1,0 +1,112 @@
+"""Merge-problem evaluator (runs inside the sandbox: torch 1.13, numpy 1.24).
+
+One stage, ``fitness``: the candidate's merge runs in a child process on the zoos' weights only
+(``driver.py``); its merged backbones are scored here with the frozen heads and the secret
+val/test data read in ``setup``. Score = mean over zoos of the test normalized accuracy at the λ
+chosen on validation (the fair protocol in ``scoring.py``); a merge that fails, times out, or
+returns NaN / wrong shapes scores 0 with the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from presets import SCALES, check_config  # type: ignore[import-not-found]
+from scoring import check_merged, expert_accuracies, load_zoo, score_merged  # type: ignore[import-not-found]
+
+DRIVER = (Path(__file__).resolve().parent / "driver.py").read_text()
+
+
+def resolve_device(want: str) -> tuple[str, str | None]:
+    """(device, note): CUDA when asked for (or auto) and present, else CPU with a note."""
+    want = (want or "auto").strip()
+    if want == "cpu":
+        return "cpu", None
+    if want != "auto" and not want.startswith("cuda"):
+        return "cpu", f"device {want!r} not understood; using cpu"
+    if torch.cuda.is_available():
+        return ("cuda" if want == "auto" else want), None
+    if want == "auto":
+        return "cpu", None
+    return "cpu", f"device {want!r} requested but CUDA is not available; falling back to cpu"
+
+
+def setup(ctx: Any) -> None:
+    """Read the zoos (weights, heads, data) into memory before the assets are deleted."""
+    check_config(ctx.config)
+    device, note = resolve_device(str(ctx.config.get("device", "auto")))
+    manifest = json.loads((ctx.assets / "manifest.json").read_text())
+    zoos, weights = [], []
+    for i, info in enumerate(manifest["zoos"]):
+        blob = (ctx.assets / f"weights_{i}.npz").read_bytes()
+        weights.append(blob)
+        with np.load(io.BytesIO(blob)) as w, np.load(ctx.assets / f"eval_{i}.npz") as e:
+            arrays = {**{k: w[k] for k in w.files}, **{k: e[k] for k in e.files}}
+        zoo = load_zoo(arrays, info["names"], info["tasks"], device)
+        experts = {s: expert_accuracies(zoo, s) for s in ("val", "test")}
+        zoos.append((zoo, experts))
+    ctx.state.update(zoos=zoos, weights=weights, device=device, device_note=note)
+
+
+def _fail(status: str, reason: str, artifacts: dict[str, str]) -> dict[str, Any]:
+    return {"score": 0.0, "status": status, "reason": reason[:500], "artifacts": artifacts,
+            "metrics": {"normalized_acc": 0.0}}
+
+
+def fitness(ctx: Any) -> dict[str, Any]:
+    zoos = ctx.state["zoos"]
+    device = ctx.state["device"]
+    artifacts: dict[str, str] = {"device": f"scoring on {device}"}
+    if ctx.state["device_note"]:
+        artifacts["device"] += f" ({ctx.state['device_note']})"
+    files = {f"zoo{i}.npz": blob for i, blob in enumerate(ctx.state["weights"])}
+    run = ctx.run_candidate(
+        driver=DRIVER, files=files,
+        kwargs={"zoos": len(zoos), "device": "cpu"},
+        timeout=float(ctx.config.get("time_limit", 60)),
+    )
+    if run.stdout:
+        artifacts["stdout"] = run.stdout[-2000:]
+    if run.status != "ok":
+        if run.traceback:
+            artifacts["traceback"] = run.traceback[-3000:]
+        status = {"timeout": "timeout", "oom": "oom"}.get(run.status, "failed")
+        return _fail(status, f"merge {run.status}: {run.error or run.stderr[-300:]}", artifacts)
+    scales = tuple(float(s) for s in ctx.config.get("scales", SCALES))
+    results = []
+    for i, (zoo, experts) in enumerate(zoos):
+        path = Path(run.output_dir) / f"merged_{i}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                merged = {n: torch.from_numpy(np.array(z[n])).to(device)
+                          for n in z.files if n in zoo.base}
+        except (OSError, ValueError, KeyError) as exc:
+            return _fail("failed", f"zoo {i}: merged weights unreadable: {exc}", artifacts)
+        problem = check_merged(zoo, merged)
+        if problem:
+            return _fail("failed", f"zoo {i} (seed {i}): {problem}", artifacts)
+        results.append(score_merged(zoo, {n: t.float() for n, t in merged.items()}, scales, experts))
+    norm = float(np.mean([r.normalized for r in results]))
+    metrics = {
+        "normalized_acc": norm,
+        "gap_closed": float(np.mean([r.gap_closed for r in results])),
+        "worst_task": float(np.mean([r.worst for r in results])),
+        "pretrained_acc": float(np.mean([r.pretrained for r in results])),
+        "scale": float(np.mean([r.scale for r in results])),
+        "merge_seconds": float(sum((run.value or {}).get("seconds", [0.0]))),
+    }
+    for i, r in enumerate(results):
+        metrics[f"zoo{i}_normalized"] = r.normalized
+        metrics[f"zoo{i}_scale"] = r.scale
+    lines = [f"zoo {i}: normalized {r.normalized:.4f} at scale {r.scale}; per task "
+             + ", ".join(f"{t}={a:.3f}" for t, a in zip(zoo.tasks, r.per_task))
+             for i, (r, (zoo, _)) in enumerate(zip(results, zoos))]
+    artifacts["per_task"] = "\n".join(lines)
+    return {"score": norm, "metrics": metrics, "artifacts": artifacts,
+            "features": {"worst_task": metrics["worst_task"], "scale": metrics["scale"]}}
