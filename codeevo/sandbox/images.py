@@ -281,6 +281,8 @@ def finish_rootfs(rootfs: Path) -> None:
 
 def build_offline(rec: ImageRecipe, tag: str | None = None, workdir: Path | None = None) -> str:
     """Debootstrap + import `rec`; returns the tag. Needs root, debootstrap and the docker CLI."""
+    if rec.offline_packages is None:
+        offline_commands(rec, Path(), AptSource("", (), (), None, ""), "")  # raises: why not
     for tool in ("debootstrap", "docker", "tar"):
         if shutil.which(tool) is None:
             raise CodeevoError(f"offline image build needs `{tool}` on PATH")
