@@ -58,7 +58,8 @@ async def test_auto_falls_back_to_local_without_the_image(docker_client: Any) ->
 async def test_auto_falls_back_to_local_without_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     sb, how = make_sandbox(run_cfg("auto"), problem())
-    assert sb.name == "local" and how.startswith("sandbox: local (auto: Docker engine not reachable")
+    assert sb.name == "local"
+    assert how.startswith("sandbox: local (auto: Docker engine not reachable")
     await sb.close()
 
 
