@@ -263,10 +263,26 @@ class DockerSandbox:
             self.client.api.kill(cid)
 
     def remove(self, cid: str) -> None:
+        """Remove the container; returns once it is gone (or after 10 s of trying)."""
+        import docker.errors
+
         with self._lock:
             self._live.pop(cid, None)
-        with contextlib.suppress(Exception):
+        try:
             self.client.api.remove_container(cid, force=True)
+            return
+        except docker.errors.NotFound:
+            return
+        except Exception:
+            pass  # typically "removal already in progress" by another thread: wait for it
+        for _ in range(100):
+            try:
+                self.client.api.inspect_container(cid)
+            except docker.errors.NotFound:
+                return
+            except Exception:
+                return
+            time.sleep(0.1)
 
     def oom_killed(self, cid: str) -> bool:
         state = self.client.api.inspect_container(cid).get("State") or {}
@@ -350,6 +366,7 @@ class DockerSandbox:
         for cid in live:
             self.kill(cid)
         if self._pool is not None:
+            self._pool.settle(timeout=10)  # background clean-ups fail fast on killed containers
             self._pool.close()
         for cid in live:
             self.remove(cid)

@@ -73,12 +73,20 @@ class _Warm:
 
 
 class WarmPool:
-    """Idle warm containers of one DockerSandbox (at most ``warm_pool_size`` kept)."""
+    """Warm containers of one DockerSandbox: at most ``warm_pool_size`` kept between uses.
+
+    After an evaluation whose runner reported ``ok``, the clean-up runs in the background (the
+    result does not wait for it) and the container rejoins the pool once clean; after any other
+    outcome it runs first, because its OOM-kill count decides between ``oom`` and the runner's
+    own verdict.
+    """
 
     def __init__(self, sandbox: DockerSandbox) -> None:
         self.sb = sandbox
         self.idle: list[_Warm] = []
-        self.lock = threading.Lock()
+        self.cond = threading.Condition()
+        self.count = 0  # containers alive: idle, evaluating or being cleaned
+        self.cleaning = 0
         self.closed = False
 
     def run(self, payload: bytes, nonce: str, deadline: float, handle: _Handle) -> _Outcome:
@@ -86,7 +94,7 @@ class WarmPool:
         from codeevo.sandbox.docker import pump
 
         warm = self._take()
-        healthy = False
+        give: bool | None = False  # None: a background clean-up gives it back
         try:
             with handle.lock:
                 handle.container = warm.cid
@@ -109,37 +117,75 @@ class WarmPool:
             if out.timed_out or handle.cancelled:
                 return out
             out.exit_code = _exit_code(api, eid)
+            if _reported_ok(out, nonce):
+                with self.cond:
+                    self.cleaning += 1
+                threading.Thread(target=self._clean_and_give, args=(warm,), daemon=True).start()
+                give = None
+                return out
             kills = self._clean(warm)
             # The engine records OOMKilled only when a container exits; a warm one reports
             # its cgroup's OOM-kill counter from the clean-up exec instead.
             out.oom = kills is not None and kills > warm.oom_kills
-            healthy = kills is not None and not out.oom
+            give = kills is not None and not out.oom
             return out
         finally:
-            self._give(warm, healthy)
+            if give is not None:
+                self._give(warm, give)
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until no background clean-up is running (tests, benchmarks)."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.cleaning == 0, timeout=timeout)
 
     def close(self) -> None:
-        with self.lock:
+        with self.cond:
             self.closed = True
             idle, self.idle = self.idle, []
+            self.count -= len(idle)
+            self.cond.notify_all()
         for warm in idle:
             self.sb.remove(warm.cid)
 
     def _take(self) -> _Warm:
-        with self.lock:
-            if self.idle:
-                return self.idle.pop()
-        cid = self.sb.create(KEEPER, user=f"{KEEPER_UID}:{KEEPER_UID}")
+        with self.cond:
+            while True:
+                if self.idle:
+                    return self.idle.pop()
+                # Wait for a container being cleaned rather than start one more than the pool
+                # keeps; start one when all are busy evaluating.
+                if self.closed or self.count < self.sb.cfg.warm_pool_size or not self.cleaning:
+                    break
+                if not self.cond.wait(timeout=30):
+                    break
+            self.count += 1
         try:
-            self.sb.start(cid)
+            cid = self.sb.create(KEEPER, user=f"{KEEPER_UID}:{KEEPER_UID}")
+            try:
+                self.sb.start(cid)
+            except BaseException:
+                self.sb.remove(cid)
+                raise
         except BaseException:
-            self.sb.remove(cid)
+            with self.cond:
+                self.count -= 1
+                self.cond.notify_all()
             raise
         return _Warm(cid)
 
+    def _clean_and_give(self, warm: _Warm) -> None:
+        healthy = False
+        try:
+            kills = self._clean(warm)
+            healthy = kills is not None and kills == warm.oom_kills
+        finally:
+            with self.cond:
+                self.cleaning -= 1
+            self._give(warm, healthy)
+
     def _give(self, warm: _Warm, healthy: bool) -> None:
         warm.uses += 1
-        with self.lock:
+        with self.cond:
             keep = (
                 healthy
                 and not self.closed
@@ -148,6 +194,9 @@ class WarmPool:
             )
             if keep:
                 self.idle.append(warm)
+            else:
+                self.count -= 1
+            self.cond.notify_all()
         if not keep:
             self.sb.remove(warm.cid)
 
@@ -166,6 +215,14 @@ class WarmPool:
             return int(words[1])
         except Exception:
             return None
+
+
+def _reported_ok(out: _Outcome, nonce: str) -> bool:
+    from codeevo.sandbox.base import parse_result
+
+    line = out.stdout.result_line
+    res = parse_result(line, nonce) if line is not None else None
+    return res is not None and res.status.value == "ok"
 
 
 def _exit_code(api: Any, eid: str) -> int | None:

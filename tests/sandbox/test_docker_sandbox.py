@@ -157,16 +157,20 @@ async def test_warm_pool_reuses_cleans_and_recycles(cpu_image: str, evaluator_di
     try:
         first = await sb.evaluate(job(evaluator_dir, "leave_behind"))
         assert first.status == Status.OK, first
+        pool.settle()  # an ok evaluation's clean-up runs after its result is returned
         (warm,) = pool.idle
         second = await sb.evaluate(job(evaluator_dir, "inspect"))
         assert second.status == Status.OK, second
+        pool.settle()
         # Same container, but nothing the previous evaluation left is there.
         assert pool.idle == [warm] and warm.uses == 2
         assert second.metrics == {"strays": 0.0, "planted": 0.0}
         third = await sb.evaluate(job(evaluator_dir))
         assert third.score == 42.0
+        pool.settle()
         assert pool.idle == []  # recycled after warm_pool_max_uses
         await sb.evaluate(job(evaluator_dir))
+        pool.settle()
         (fresh,) = pool.idle
         assert fresh.cid != warm.cid
         timeout = await sb.evaluate(job(evaluator_dir, "hang", timeout=1.0))
