@@ -116,13 +116,13 @@ class WarmPool:
                     pass
             if out.timed_out or handle.cancelled:
                 return out
-            out.exit_code = _exit_code(api, eid)
             if _reported_ok(out, nonce):
                 with self.cond:
                     self.cleaning += 1
                 threading.Thread(target=self._clean_and_give, args=(warm,), daemon=True).start()
                 give = None
                 return out
+            out.exit_code = _exit_code(api, eid)
             kills = self._clean(warm)
             # The engine records OOMKilled only when a container exits; a warm one reports
             # its cgroup's OOM-kill counter from the clean-up exec instead.
@@ -206,7 +206,7 @@ class WarmPool:
         api = self.sb.client.api
         try:
             eid = api.exec_create(
-                warm.cid, ["python3", "-I", "-c", CLEAN], user=f"{SANDBOX_UID}:{SANDBOX_UID}"
+                warm.cid, ["python3", "-I", "-S", "-c", CLEAN], user=f"{SANDBOX_UID}:{SANDBOX_UID}"
             )["Id"]
             output: Any = api.exec_start(eid)
             words = bytes(output).split()
