@@ -271,3 +271,23 @@ def test_pid_reuse_counts_as_dead() -> None:
     assert not reaper.driver_alive({**labels, reaper.LABEL_START: "12345"})
     assert reaper.driver_alive({**labels, reaper.LABEL_HOST: "elsewhere"})
     assert labels[reaper.LABEL_PID] == str(os.getpid())
+
+
+async def test_torch_image_runs_torch_evaluators(torch_image: str, tmp_path: Path,
+                                                 no_leaks: Any) -> None:
+    """The merge problem's image: the evaluator and the candidate both import torch."""
+    (tmp_path / "evaluator.py").write_text(textwrap.dedent('''
+        import torch
+
+        def score(ctx):
+            run = ctx.run_candidate("f")
+            assert run.status == "ok", run.error
+            return {"score": float(torch.tensor(run.value).sum())}
+    '''))
+    program = "import torch\n\ndef f():\n    return torch.ones(3).tolist()\n"
+    sb = DockerSandbox(cfg(memory_mb=1024), torch_image)
+    try:
+        res = await sb.evaluate(job(tmp_path, program=program, timeout=60))
+    finally:
+        await sb.close()
+    assert res.status == Status.OK and res.score == 3.0, res
