@@ -1,15 +1,93 @@
-"""Subcommands of `codeevo` (owned by the issue that builds them; registered from cli/__init__)."""
+"""`codeevo merge` (apply an evolved method to safetensors checkpoints) and `codeevo report`
+(baselines vs a run's best on search and held-out zoos). torch is imported only in handlers."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import tempfile
+from pathlib import Path
 from typing import Any
+
+from codeevo.errors import ConfigError
 
 
 def register(sub: Any) -> None:
-    """Not built yet in this checkout: registers nothing."""
-    del sub
+    p = sub.add_parser("merge", help="merge safetensors checkpoints with an evolved method")
+    p.add_argument("--method", required=True, type=Path, metavar="RUN_DIR|PROGRAM.py",
+                   help="a run directory (its best program) or a program file (e.g. a baseline)")
+    p.add_argument("--base", required=True, type=Path, help="the pre-trained checkpoint")
+    p.add_argument("--experts", required=True, nargs="+", type=Path, help="fine-tuned checkpoints")
+    p.add_argument("--out", required=True, type=Path, help="merged safetensors file to write")
+    p.add_argument("--scale", type=float, default=None,
+                   help="λ on the merged task vector (default: the run's calibrated λ, else 1)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a module-level constant of the program (Python literal)")
+    p.add_argument("--memory-mb", type=int, default=16384, help="memory limit of the merge process")
+    p.set_defaults(handler=cmd_merge)
+
+    r = sub.add_parser("report", help="baseline table vs a run's best (merge problem)")
+    r.add_argument("run_dir", type=Path)
+    r.add_argument("--heldout", action="store_true", help="also score on the held-out zoos")
+    r.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    r.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
+    r.set_defaults(handler=cmd_report)
 
 
-def _unused(args: argparse.Namespace) -> int:  # pragma: no cover
+def _params(items: list[str]) -> dict[str, str]:
+    import ast
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise ConfigError(f"--param {item!r}: expected NAME=VALUE")
+        try:
+            ast.literal_eval(value)
+        except (ValueError, SyntaxError) as exc:
+            raise ConfigError(f"--param {item!r}: value is not a Python literal") from exc
+        out[name] = value
+    return out
+
+
+def method_program(method: Path) -> tuple[str, float | None, str]:
+    """(program text, calibrated λ or None, description) for a run dir or a program file."""
+    if method.is_dir():
+        from codeevo.cli.run_cmds import best_record
+
+        best, program, _ = best_record(method)
+        scale = best.metrics.get("scale")
+        return program, (float(scale) if scale is not None else None), f"{method} best {best.id}"
+    try:
+        return method.read_text(), None, str(method)
+    except OSError as exc:
+        raise ConfigError(f"--method {method}: cannot read: {exc.strerror or exc}") from exc
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from codeevo.merging.export import merge_checkpoints
+
+    program, calibrated, what = method_program(args.method)
+    scale = args.scale if args.scale is not None else (calibrated if calibrated is not None else 1.0)
+    with tempfile.TemporaryDirectory(prefix="codeevo-method-") as tmp:
+        path = Path(tmp) / "program.py"
+        path.write_text(program)
+        rep = merge_checkpoints(path, args.base, list(args.experts), args.out, scale=scale,
+                                params=_params(args.param), memory_mb=args.memory_mb)
+    src = "--scale" if args.scale is not None else ("run calibration" if calibrated else "default")
+    print(f"merged {rep.tensors} tensors with {what} (scale {scale:g} from {src}) -> {rep.out}")
+    for note in rep.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from codeevo.merging.report import markdown_table, run_report
+
+    rows = run_report(args.run_dir, heldout=args.heldout, sandbox=args.sandbox)
+    splits = ("search", "heldout") if args.heldout else ("search",)
+    if args.json:
+        print(json.dumps([r.as_json() for r in rows], indent=1))
+    else:
+        print(markdown_table(rows, splits))
     return 0

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from presets import SCALES, check_config  # type: ignore[import-not-found]
+from user_zoo import load_user, score_user  # type: ignore[import-not-found]
 from scoring import check_merged, expert_accuracies, load_zoo, score_merged  # type: ignore[import-not-found]
 
 DRIVER = (Path(__file__).resolve().parent / "driver.py").read_text()
@@ -42,7 +43,17 @@ def setup(ctx: Any) -> None:
     check_config(ctx.config)
     device, note = resolve_device(str(ctx.config.get("device", "auto")))
     manifest = json.loads((ctx.assets / "manifest.json").read_text())
-    zoos, weights = [], []
+    zoos: list[Any] = []
+    weights = []
+    if manifest.get("user"):
+        # Bring-your-own zoo: the user's scorer reads its data now, before assets go away.
+        blob = (ctx.assets / "weights_0.npz").read_bytes()
+        with np.load(io.BytesIO(blob)) as w:
+            base = {k[5:]: torch.from_numpy(w[k]).to(device) for k in w.files
+                    if k.startswith("base/")}
+        ctx.state.update(user=load_user(ctx.assets / "user"), zoos=[base], weights=[blob],
+                         device=device, device_note=note)
+        return
     for i, info in enumerate(manifest["zoos"]):
         blob = (ctx.assets / f"weights_{i}.npz").read_bytes()
         weights.append(blob)
@@ -79,6 +90,8 @@ def fitness(ctx: Any) -> dict[str, Any]:
         status = {"timeout": "timeout", "oom": "oom"}.get(run.status, "failed")
         return _fail(status, f"merge {run.status}: {run.error or run.stderr[-300:]}", artifacts)
     scales = tuple(float(s) for s in ctx.config.get("scales", SCALES))
+    if ctx.state.get("user"):
+        return _user_fitness(ctx, run, scales, artifacts)
     results = []
     for i, (zoo, experts) in enumerate(zoos):
         path = Path(run.output_dir) / f"merged_{i}.npz"
@@ -109,4 +122,24 @@ def fitness(ctx: Any) -> dict[str, Any]:
              for i, (r, (zoo, _)) in enumerate(zip(results, zoos))]
     artifacts["per_task"] = "\n".join(lines)
     return {"score": norm, "metrics": metrics, "artifacts": artifacts,
+            "features": {"worst_task": metrics["worst_task"], "scale": metrics["scale"]}}
+
+
+def _user_fitness(ctx: Any, run: Any, scales: tuple[float, ...],
+                  artifacts: dict[str, str]) -> dict[str, Any]:
+    mod, state = ctx.state["user"]
+    base = ctx.state["zoos"][0]
+    try:
+        with np.load(Path(run.output_dir) / "merged_0.npz", allow_pickle=False) as z:
+            merged = {n: torch.from_numpy(np.array(z[n])).to(base[n].device)
+                      for n in z.files if n in base}
+    except (OSError, ValueError) as exc:
+        return _fail("failed", f"merged weights unreadable: {exc}", artifacts)
+    for n, t in base.items():
+        if n not in merged or tuple(merged[n].shape) != tuple(t.shape):
+            return _fail("failed", f"tensor {n!r} missing or of the wrong shape", artifacts)
+        if not bool(torch.isfinite(merged[n]).all()):
+            return _fail("failed", f"tensor {n!r} holds NaN or infinite values", artifacts)
+    metrics = score_user(mod, state, base, merged, scales)
+    return {"score": metrics["normalized_acc"], "metrics": metrics, "artifacts": artifacts,
             "features": {"worst_task": metrics["worst_task"], "scale": metrics["scale"]}}

@@ -24,13 +24,21 @@ from zoo import ZooSpec, build_zoo  # type: ignore[import-not-found]  # noqa: E4
 import numpy as np  # noqa: E402
 
 
+def _private(path: Path) -> Path:
+    """Create `path` readable by its owner only: the zoo's data and heads are secret, and a
+    local-sandbox candidate runs as another uid."""
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
 def spec_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def cached_zoo(spec: ZooSpec, cache_dir: Path) -> Path:
     """The folder of a built zoo, building it on a cache miss (atomically, by rename)."""
-    final = cache_dir / "merge-zoo" / spec_hash(spec.key())
+    final = _private(cache_dir / "merge-zoo") / spec_hash(spec.key())
     if (final / "meta.json").is_file():
         return final
     tmp = final.with_name(final.name + f".tmp{os.getpid()}")
@@ -43,10 +51,56 @@ def cached_zoo(spec: ZooSpec, cache_dir: Path) -> Path:
     return final
 
 
+def prepare_user_zoo(folder: Path, cache_dir: Path) -> Path:
+    """Assets for a bring-your-own zoo (see user_zoo.py): npz weights + the user's scorer."""
+    from safetensors.numpy import load_file
+
+    folder = folder.expanduser().resolve()
+    base_file = folder / "base.safetensors"
+    experts = sorted((folder / "experts").glob("*.safetensors"))
+    script = folder / "evaluate.py"
+    for need in (base_file, script):
+        if not need.is_file():
+            raise ValueError(f"user zoo {folder}: missing {need.name}")
+    if not experts:
+        raise ValueError(f"user zoo {folder}: no experts/*.safetensors")
+    files = [base_file, *experts, script, *sorted(p for p in (folder / "data").rglob("*")
+                                                  if p.is_file())]
+    key = [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    out = _private(cache_dir / "merge-user") / spec_hash(key)
+    if (out / "manifest.json").is_file():
+        return out
+    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "user").mkdir(parents=True)
+    base = load_file(str(base_file))
+    weights = {f"base/{n}": v.astype(np.float32) for n, v in base.items()}
+    for k, path in enumerate(experts):
+        for n, v in load_file(str(path)).items():
+            if n not in base or v.shape != base[n].shape:
+                raise ValueError(f"user zoo: {path.name}: tensor {n!r} does not match base")
+            weights[f"expert{k}/{n}"] = v.astype(np.float32)
+    np.savez(tmp / "weights_0.npz", **weights)
+    shutil.copy(script, tmp / "user" / "evaluate.py")
+    if (folder / "data").is_dir():
+        shutil.copytree(folder / "data", tmp / "user" / "data")
+    manifest = {"user": True, "zoos": [{"seed": 0, "names": list(base),
+                                        "tasks": [p.stem for p in experts]}]}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    try:
+        tmp.rename(out)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
+    """Assets for the configured split (or for a bring-your-own zoo, ``user_zoo``)."""
+    if config.get("user_zoo"):
+        return prepare_user_zoo(Path(str(config["user_zoo"])), cache_dir)
     specs = zoo_specs(config)
     keys = [s.key() for s in specs]
-    out = cache_dir / "merge-assets" / spec_hash(keys)
+    out = _private(cache_dir / "merge-assets") / spec_hash(keys)
     if (out / "manifest.json").is_file():
         return out
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")

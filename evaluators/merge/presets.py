@@ -56,7 +56,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 SCALES = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0]
 _ZOO_KEYS = {"width", "depth", "augment", "pool", "probe_shots", "pretrain", "probe", "finetune"}
 _SPLIT_KEYS = {"seeds", "tasks", "k", "finetune"}
-TOP_KEYS = {"preset", "split", "zoo", "search", "heldout", "scales", "device", "time_limit"}
+TOP_KEYS = {"preset", "split", "zoo", "search", "heldout", "scales", "device", "time_limit",
+            "user_zoo"}
 
 
 def check_config(config: dict[str, Any]) -> None:
