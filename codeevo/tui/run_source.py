@@ -8,6 +8,7 @@ the UI thread folds the events into a :class:`RunState` and a :class:`RunIndex`.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from codeevo.problem import load_problem
 from codeevo.runs import RunDir
 from codeevo.tui.run_index import RunIndex
 
+TAIL_BYTES = 1 << 20  # how much of events.jsonl is read when a run is opened
 FEED_KEEP = 300  # events of the past kept for the feed when a run is opened
 
 
@@ -65,7 +67,7 @@ class RunSource:
     def load(self) -> LoadedRun:
         """Read every recorded candidate and every event so far (blocking: call from a worker)."""
         index = RunIndex.build(self.store.candidates())
-        events = self.follower.poll()
+        events = self._tail()
         features: list[FeatureConfig] = []
         problem = Path(str(self.run.meta().get("problem", ""))).name
         try:
@@ -75,6 +77,35 @@ class RunSource:
         except CodeevoError:
             pass  # the heatmap falls back to the cells it has seen
         return LoadedRun(index, events, features, problem)
+
+    def _tail(self) -> list[dict[str, Any]]:
+        """The events in the log's last TAIL_BYTES: enough for the header (the latest progress,
+        start and stop) and the feed, without parsing a long run's whole history; the follower
+        then continues from the end of the last complete line."""
+        path = self.run.events_path
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return []
+        start = max(0, size - TAIL_BYTES)
+        with path.open("rb") as fh:
+            fh.seek(start)
+            chunk = fh.read(size - start)
+        if start > 0:
+            cut = chunk.find(b"\n")
+            chunk = chunk[cut + 1:] if cut >= 0 else b""
+            start = size - len(chunk)
+        end = chunk.rfind(b"\n") + 1  # a torn last line is left for the follower
+        self.follower.offset = start + end
+        out: list[dict[str, Any]] = []
+        for line in chunk[:end].splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                out.append(event)
+        return out
 
     def poll(self) -> list[dict[str, Any]]:
         """Events appended since the last load/poll (complete lines only)."""

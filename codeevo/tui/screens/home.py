@@ -62,6 +62,9 @@ class HomeScreen(Screen[None]):
             "problem", "description", "evaluator", "sandbox")
         self.query_one("#runs", DataTable).add_columns(
             "run", "problem", "status", "evals", "best", "cost", "age")
+
+    def on_screen_resume(self) -> None:
+        # Loaded when shown (and re-shown), not while `codeevo tui RUN` opens a dashboard on top.
         self.action_refresh()
 
     def action_refresh(self) -> None:

@@ -1,0 +1,96 @@
+"""TUI at scale: time to open a 10,000-candidate run, and to apply 1,000 live events.
+
+    PYTHONPATH=. python benchmarks/tui_scale.py [N] [WORKDIR]
+
+Builds a recorded run of N candidates (default 10,000) through the real git lineage store (the
+fixture generator of tests/tui, so it takes a while the first time; a WORKDIR is reused), then
+drives the real app headless and prints:
+  open      from app start to a loaded dashboard (store read, index, first draw)
+  lineage   from pressing `l` to the tree shown with the best candidate revealed
+  events    applying 1,000 `evaluated`+`progress` events in batches of 50 and redrawing
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from codeevo.tui.app import CodeevoApp  # noqa: E402
+from codeevo.tui.screens.dashboard import DashboardScreen  # noqa: E402
+from codeevo.tui.screens.lineage import LineageScreen  # noqa: E402
+from codeevo.tui.widgets.lineage_tree import LineageTree  # noqa: E402
+from tests.tui.fixtures.recorded_run import make_workspace  # noqa: E402
+
+
+def build(root: Path, n: int) -> Path:
+    run = root / "runs" / "toy-run"
+    if (run / "events.jsonl").is_file():
+        return run
+    t = time.perf_counter()
+    make_workspace(root, n=n)
+    print(f"built {n} candidates in {time.perf_counter() - t:.1f} s")
+    return run
+
+
+async def measure(root: Path, run: Path, n: int) -> None:
+    app = CodeevoApp(run, runs_root=root / "runs", problem_roots=[root / "problems"])
+    t0 = time.perf_counter()
+    async with app.run_test(size=(160, 50)) as pilot:
+        while not (isinstance(app.screen, DashboardScreen) and app.screen.loaded):
+            await pilot.pause(0.01)
+        dash = app.screen
+        t_open = time.perf_counter() - t0
+        print(f"open      {t_open:.2f} s  ({len(dash.index)} candidates)")
+
+        t1 = time.perf_counter()
+        await pilot.press("l")
+        while not isinstance(app.screen, LineageScreen):
+            await pilot.pause(0.01)
+        await pilot.pause()
+        tree = app.screen.query_one(LineageTree)
+        print(f"lineage   {time.perf_counter() - t1:.2f} s to show the tree")
+        # Reveal a candidate 40 generations deep (revealing one ~1000 deep is a known gap:
+        # see docs/tui.md).
+        target = next(c.id for c in dash.index.iter() if len(dash.index.path_to_root(c.id)) > 40)
+        t3 = time.perf_counter()
+        tree.reveal(target)
+        await pilot.pause()
+        assert tree.selected_id() == target
+        print(f"reveal    {time.perf_counter() - t3:.2f} s for a candidate 40 generations deep "
+              f"({len(tree.nodes_by_id)} nodes made)")
+        await pilot.press("escape")
+        await pilot.pause()
+
+        parents = [c.id for c in dash.index.top(20)]
+        events = []
+        for i in range(500):
+            cid = f"c{n + i:06d}"
+            events.append({"t": 0.0, "kind": "evaluated", "id": cid, "parents": [parents[i % 20]],
+                           "operator": "diff", "model": None, "island": i % 2, "status": "ok",
+                           "stage": "score", "score": 1.0 + i * 0.01, "cell": [i % 4, (i // 4) % 4],
+                           "inserted": i % 3 == 0})
+            events.append({"t": 0.0, "kind": "progress", "evaluations": n + i,
+                           "best_score": 1.0 + i * 0.01, "best_id": cid, "rate": 60.0})
+        t2 = time.perf_counter()
+        for k in range(0, len(events), 50):
+            dash.apply_events(events[k:k + 50])
+            await pilot.pause()
+        dt = time.perf_counter() - t2
+        print(f"events    {dt:.2f} s for 1000 events in 20 batches "
+              f"({dt / 1000 * 1e3:.2f} ms/event, redraws included)")
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    root = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="tui-scale-"))
+    run = build(root, n)
+    asyncio.run(measure(root, run, n))
+
+
+if __name__ == "__main__":
+    main()
