@@ -250,3 +250,27 @@ def _anthropic_body(req: LoggedRequest, reply: Reply) -> dict[str, Any]:
         "stop_sequence": None,
         "usage": {"input_tokens": reply.tokens_in, "output_tokens": reply.tokens_out},
     }
+
+
+def _serve_main() -> None:
+    """`python -m tests.llm.server --latency 0.2`: serve the toy model (from tests.llm.toy)
+    in this process, print the base URL, run until killed. The benchmark uses it so the
+    server does not share the driver's interpreter (and GIL)."""
+    import argparse
+    import sys
+
+    from tests.llm.toy import ToyModel
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.2)
+    args = parser.parse_args()
+    server = ScriptedLLMServer(latency=args.latency, responder=ToyModel()).start()
+    print(server.base_url, flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin (or kills us)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    _serve_main()

@@ -1,0 +1,120 @@
+"""Candidates per minute of the engine + LLM path against the limit min(P/L, E/T).
+
+P LLM slots talk to the scripted loopback server (a separate process) through the real
+LiteLLMClient (record mode: every exchange is stored) with a fixed latency L; E eval slots
+use an in-process sandbox double that takes a fixed time T; every candidate is committed to
+a real git lineage. The rate is measured in the steady state (after the first P results).
+
+    PYTHONPATH=. python benchmarks/throughput.py [--latency 0.2] [--eval-time 0.05]
+        [--slots 1,4,16,64] [--seconds 10]
+
+Target (issue 3): >= 95% of the limit at 16 LLM slots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from codeevo.config import RunConfig  # noqa: E402
+from codeevo.engine import Engine  # noqa: E402
+from codeevo.events import EventLog  # noqa: E402
+from codeevo.lineage.store import GitLineageStore  # noqa: E402
+from codeevo.llm import ExchangeStore, LiteLLMClient, Message  # noqa: E402
+from codeevo.mutation.llm_ops import make_llm_operators  # noqa: E402
+from codeevo.problem import load_problem  # noqa: E402
+from tests.doubles import LiteralSandbox  # noqa: E402
+from tests.llm.toy import make_toy_problem  # noqa: E402
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "tests.llm.server", "--latency",
+                             str(latency)], cwd=ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_time: float,
+                  seconds: float) -> dict[str, Any]:
+    problem = load_problem(make_toy_problem(work))
+    config = RunConfig.model_validate({
+        "seed": 1,
+        "population": {"num_islands": 1},
+        "operators": {"mix": {"diff": 1.0}, "repair_turns": 0},
+        "llm": {"models": [{"name": "openai/gpt-4.1-mini", "api_base": base_url + "/v1"}],
+                "timeout": 30, "max_retries": 1},
+        "engine": {"proposal_slots": slots, "eval_slots": eval_slots},
+        "budget": {"max_evaluations": None, "max_wall_seconds": seconds},
+    })
+    client = LiteLLMClient(config.llm, ExchangeStore(work / "llm"), env={})
+    # warm up: import litellm and open a connection before the clock starts
+    import random
+
+    await client.complete([Message(role="user", content="warm up")], random.Random(0))
+    stamps: list[float] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event["kind"] == "evaluated" and event.get("operator") != "seed":
+            stamps.append(time.monotonic())
+
+    engine = Engine(problem, config, sandbox=LiteralSandbox(delay=eval_time),
+                    operators=make_llm_operators(config, client), mix={"diff": 1.0},
+                    store=GitLineageStore.create(work / "lineage.git"),
+                    events=EventLog(work / "events.jsonl"), on_event=on_event)
+    try:
+        await engine.run()
+    finally:
+        engine.store.close()
+        engine.events.close()
+    skip = min(slots, len(stamps) // 4)
+    window = stamps[skip:]
+    rate = (len(window) - 1) / (window[-1] - window[0]) if len(window) > 1 else 0.0
+    return {"candidates": len(stamps), "rate_per_s": rate,
+            "failures": dict(engine.stats.failures)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latency", type=float, default=0.2, help="LLM latency L (s)")
+    ap.add_argument("--eval-time", type=float, default=0.05, help="evaluation time T (s)")
+    ap.add_argument("--slots", default="1,4,16,64", help="LLM slot counts P")
+    ap.add_argument("--eval-slots", type=int, default=0,
+                    help="eval slots E (default: P, so the LLM side is the limit)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="wall time per row")
+    args = ap.parse_args()
+    proc, base_url = start_server(args.latency)
+    try:
+        print(f"LLM latency L={args.latency:g}s (loopback server, separate process), "
+              f"eval time T={args.eval_time:g}s, {args.seconds:g}s per row, "
+              f"{os.cpu_count()} CPUs")
+        print(f"{'P':>4} {'E':>4} {'limit/min':>10} {'measured/min':>13} {'% of limit':>11} "
+              f"{'candidates':>11}  failures")
+        for p in (int(s) for s in args.slots.split(",")):
+            e = args.eval_slots or p
+            limit = min(p / args.latency, e / args.eval_time) * 60
+            with tempfile.TemporaryDirectory() as tmp:
+                row = asyncio.run(measure(base_url, Path(tmp), p, e, args.eval_time,
+                                          args.seconds))
+            got = row["rate_per_s"] * 60
+            print(f"{p:>4} {e:>4} {limit:>10.0f} {got:>13.0f} {100 * got / limit:>10.1f}% "
+                  f"{row['candidates']:>11}  {row['failures'] or '-'}", flush=True)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
