@@ -427,7 +427,8 @@ class Engine:
         best = self.islands.best()
         self._emit(
             "evaluated",
-            id=cand.id, parents=cand.parents, operator=cand.operator, model=cand.model,
+            id=cand.id, seq=cand.seq, parents=cand.parents, operator=cand.operator,
+            model=cand.model, cost=cand.cost, tokens=cand.tokens,
             island=cand.island, status=cand.status.value, stage=cand.stage, reason=cand.reason,
             score=cand.score, cell=cand.cell, inserted=inserted,
         )

@@ -1,6 +1,6 @@
 """GitLineageStore: one git commit per candidate in a bare repository (the run's store of record).
 
-On disk (see docs/lineage.md): ``refs/candidates/<id>`` -> the candidate's commit; the tree holds
+On disk (see docs/lineage.md): a lightweight tag ``refs/tags/<id>`` -> the candidate's commit; the tree holds
 the program (named by ``candidate.entry``), ``candidate.json`` and the capped extra files; the
 commit's parents are its parents' commits (crossover -> a merge); the message is one log line and
 the body carries the candidate as one JSON line so a cold load reads commits, not trees.
@@ -35,6 +35,8 @@ from codeevo.errors import CodeevoError, RunDirError
 EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z; commit time = EPOCH + seq, so SHAs are reproducible
 IDENT = "codeevo <codeevo@localhost>"
 FILE_CAP = 64 * 1024  # bytes kept per extra file
+# Candidates are lightweight tags: `git clone` carries every one, `git show c000042:...` works.
+CANDIDATE_REFS = "refs/tags/"
 BODY_PREFIX = "codeevo-candidate: "
 LOCK_FILE = "lineage.lock"
 CANDIDATE_JSON = "candidate.json"
@@ -273,7 +275,7 @@ class GitLineageStore:
             if self._commits[candidate.id] != sha:
                 raise LineageError(f"{candidate.id} is already recorded with other content")
             return sha
-        self._write_ref(f"refs/candidates/{candidate.id}", sha)
+        self._write_ref(f"{CANDIDATE_REFS}{candidate.id}", sha)
         self._note(candidate.model_dump(mode="json"), sha)
         head = self._best[2] if self._best else self._newest[1] if self._newest else None
         if head == candidate.id:
@@ -390,7 +392,7 @@ class GitLineageStore:
             self.path,
             "for-each-ref",
             "--format=%(objectname)%00%(refname:lstrip=2)%00%(contents)%00",
-            "refs/candidates/",
+            f"{CANDIDATE_REFS}c[0-9]*",
         )
         fields = out.split(b"\0")
         found: list[tuple[dict[str, Any], str]] = []

@@ -107,7 +107,7 @@ def test_kill_9_then_resume_loses_nothing(tmp_path: Path) -> None:
     proc.kill()  # SIGKILL: no cleanup at all
     proc.wait()
     refs = subprocess.run(["git", "-C", str(out / "lineage.git"), "for-each-ref",
-                           "refs/candidates/"], capture_output=True, text=True, check=True)
+                           "refs/tags/"], capture_output=True, text=True, check=True)
     committed = len(refs.stdout.splitlines())
     assert committed >= 12
     assert subprocess.run(["git", "-C", str(out / "lineage.git"), "fsck"],
@@ -118,7 +118,7 @@ def test_kill_9_then_resume_loses_nothing(tmp_path: Path) -> None:
     assert summary["finished"] and summary["evaluations"] >= committed
     ids = [line.split()[-1].rsplit("/", 1)[-1] for line in subprocess.run(
         ["git", "-C", str(out / "lineage.git"), "for-each-ref", "--format=%(refname)",
-         "refs/candidates/"], capture_output=True, text=True, check=True).stdout.split()]
+         "refs/tags/"], capture_output=True, text=True, check=True).stdout.split()]
     assert len(ids) == len(set(ids)) > committed
     assert subprocess.run(["git", "-C", str(out / "lineage.git"), "fsck", "--strict"],
                           capture_output=True).returncode == 0

@@ -98,8 +98,8 @@ def test_fsck_strict_is_clean_and_every_candidate_has_a_ref(hand_built: Path) ->
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip() == ""
-    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/candidates/").split()
-    assert refs == [f"refs/candidates/{c.id}" for c in HAND_BUILT]
+    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/tags/").split()
+    assert refs == [f"refs/tags/{c.id}" for c in HAND_BUILT]
 
 
 def test_messages_read_like_log_lines(hand_built: Path) -> None:
