@@ -68,7 +68,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from codeevo.merging.export import merge_checkpoints
 
     program, calibrated, what = method_program(args.method)
-    scale = args.scale if args.scale is not None else (calibrated if calibrated is not None else 1.0)
+    scale = args.scale if args.scale is not None else calibrated
+    if scale is None:
+        scale = 1.0
     with tempfile.TemporaryDirectory(prefix="codeevo-method-") as tmp:
         path = Path(tmp) / "program.py"
         path.write_text(program)

@@ -56,7 +56,8 @@ def read_header(path: Path) -> dict[str, TensorInfo]:
         if name == "__metadata__":
             continue
         if info.get("dtype") not in DTYPE_SIZES:
-            raise CheckpointError(f"{path}: tensor {name!r} has unsupported dtype {info.get('dtype')}")
+            raise CheckpointError(
+                f"{path}: tensor {name!r} has unsupported dtype {info.get('dtype')}")
         out[name] = TensorInfo(name, info["dtype"], tuple(int(d) for d in info["shape"]))
     return out
 

@@ -13,7 +13,6 @@ checkpoint's dtype.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -22,7 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from codeevo.merging.checkpoints import CheckpointError, StreamingWriter, TensorInfo, check_compatible
+from codeevo.merging.checkpoints import (
+    CheckpointError,
+    StreamingWriter,
+    TensorInfo,
+    check_compatible,
+)
 
 # Runs in the child. fd 1 carries the protocol; the candidate's own prints go to stderr.
 CHILD = r"""
@@ -50,7 +54,8 @@ try:
         raise TypeError("the program defines neither merge_tensor nor merge_model")
     send({"ok": True, "api": api})
 except BaseException as exc:
-    send({"ok": False, "error": "%s: %s" % (type(exc).__name__, exc), "traceback": traceback.format_exc()})
+    send({"ok": False, "error": "%s: %s" % (type(exc).__name__, exc),
+          "traceback": traceback.format_exc()})
     sys.exit(1)
 def tensor(blob, shape):
     return torch.frombuffer(bytearray(blob), dtype=torch.float32).reshape(shape)
@@ -58,7 +63,8 @@ def reply(name, out, shape):
     if not isinstance(out, torch.Tensor):
         raise TypeError("merged %r is %s, not a tensor" % (name, type(out).__name__))
     if tuple(out.shape) != tuple(shape):
-        raise ValueError("merged %r has shape %s, expected %s" % (name, list(out.shape), list(shape)))
+        raise ValueError("merged %r has shape %s, expected %s"
+                         % (name, list(out.shape), list(shape)))
     data = out.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
     send({"ok": True, "name": name, "nbytes": len(data)}, data)
 try:
@@ -87,7 +93,8 @@ try:
             for name in base:
                 reply(name, merged.get(name) if isinstance(merged, dict) else None, shapes[name])
 except BaseException as exc:
-    send({"ok": False, "error": "%s: %s" % (type(exc).__name__, exc), "traceback": traceback.format_exc()})
+    send({"ok": False, "error": "%s: %s" % (type(exc).__name__, exc),
+          "traceback": traceback.format_exc()})
     sys.exit(1)
 """
 
@@ -174,11 +181,11 @@ def merge_checkpoints(
                 for info in order:
                     if info.dtype not in float_dtypes:
                         if api == "tensor":
-                            writer.write(info.name, _raw(handles[0].get_tensor(info.name)))
+                            writer.write(info.name, _raw(_get(handles[0], info.name)))
                         else:
                             pending.append(info)
                         continue
-                    ts = [h.get_tensor(info.name).to(torch.float32).contiguous() for h in handles]
+                    ts = [_get(h, info.name).to(torch.float32).contiguous() for h in handles]
                     blobs = b"".join(t.numpy().tobytes() for t in ts)
                     proc.stdin.write(json.dumps({"name": info.name, "shape": list(info.shape),
                                                  "nbytes": ts[0].numel() * 4,
@@ -192,9 +199,9 @@ def merge_checkpoints(
                 proc.stdin.flush()
                 for info in pending:
                     if info.dtype not in float_dtypes:
-                        writer.write(info.name, _raw(handles[0].get_tensor(info.name)))
+                        writer.write(info.name, _raw(_get(handles[0], info.name)))
                     else:
-                        b0 = handles[0].get_tensor(info.name).to(torch.float32)
+                        b0 = _get(handles[0], info.name).to(torch.float32)
                         _finish(writer, info, b0, proc.stdout, stderr_path, scale, program)
                 writer.close()
             except BaseException:
@@ -229,3 +236,8 @@ def _finish(writer: StreamingWriter, info: TensorInfo, base: Any, stdout: IO[byt
              "BF16": torch.bfloat16}[info.dtype]
     writer.write(info.name, _raw(result.to(dtype)))
 
+
+
+def _get(handle: Any, name: str) -> Any:
+    """One tensor from a ``safe_open`` handle (safetensors ships no type hints)."""
+    return handle.get_tensor(name)

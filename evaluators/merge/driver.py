@@ -30,12 +30,12 @@ for i in range(int(kwargs["zoos"])):  # noqa: F821
             merged = {n: merge_tensor(base[n], [e[n] for e in experts], n) for n in names}
     seconds.append(time.perf_counter() - t0)
     if not isinstance(merged, dict):
-        raise TypeError("merge returned %s, expected a dict of tensors" % type(merged).__name__)
+        raise TypeError("merge returned {}, expected a dict of tensors".format(type(merged).__name__))
     out = {}
     for n in names:
         t = merged.get(n)
         if not isinstance(t, torch.Tensor):
-            raise TypeError("merged tensor %r is %s, not a torch.Tensor" % (n, type(t).__name__))
+            raise TypeError("merged tensor {!r} is {}, not a torch.Tensor".format(n, type(t).__name__))
         out[n] = t.detach().to("cpu", torch.float32).numpy()
     np.savez("merged_%d.npz" % i, **out)
 emit({"seconds": seconds})  # noqa: F821

@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 import torch
-
 from presets import SCALES, check_config  # type: ignore[import-not-found]
-from user_zoo import load_user, score_user  # type: ignore[import-not-found]
 from scoring import check_merged, expert_accuracies, load_zoo, score_merged  # type: ignore[import-not-found]
+from user_zoo import load_user, score_user  # type: ignore[import-not-found]
 
 DRIVER = (Path(__file__).resolve().parent / "driver.py").read_text()
 
@@ -118,8 +117,8 @@ def fitness(ctx: Any) -> dict[str, Any]:
         metrics[f"zoo{i}_normalized"] = r.normalized
         metrics[f"zoo{i}_scale"] = r.scale
     lines = [f"zoo {i}: normalized {r.normalized:.4f} at scale {r.scale}; per task "
-             + ", ".join(f"{t}={a:.3f}" for t, a in zip(zoo.tasks, r.per_task))
-             for i, (r, (zoo, _)) in enumerate(zip(results, zoos))]
+             + ", ".join(f"{t}={a:.3f}" for t, a in zip(zoo.tasks, r.per_task, strict=False))
+             for i, (r, (zoo, _)) in enumerate(zip(results, zoos, strict=False))]
     artifacts["per_task"] = "\n".join(lines)
     return {"score": norm, "metrics": metrics, "artifacts": artifacts,
             "features": {"worst_task": metrics["worst_task"], "scale": metrics["scale"]}}

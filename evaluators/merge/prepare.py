@@ -18,10 +18,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import numpy as np  # noqa: E402
 from presets import zoo_specs  # type: ignore[import-not-found]  # noqa: E402
 from zoo import ZooSpec, build_zoo  # type: ignore[import-not-found]  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 
 def _private(path: Path) -> Path:

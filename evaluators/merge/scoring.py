@@ -61,7 +61,7 @@ def forward(weights: dict[str, torch.Tensor], x: torch.Tensor, depth: int) -> to
 def accuracies(zoo: Zoo, weights: dict[str, torch.Tensor], split: str) -> list[float]:
     """Accuracy of one backbone on every task of the zoo (each with its frozen head)."""
     out = []
-    for (w, b), (x, y) in zip(zoo.heads, zoo.data[split]):
+    for (w, b), (x, y) in zip(zoo.heads, zoo.data[split], strict=False):
         pred = (forward(weights, x, zoo.depth) @ w.t() + b).argmax(1)
         out.append(float((pred == y).float().mean()))
     return out
@@ -109,14 +109,14 @@ def score_merged(
     best: tuple[float, float] | None = None
     for lam in scales:
         w = {n: zoo.base[n] + lam * (merged[n] - zoo.base[n]) for n in zoo.names}
-        val = float(np.mean([a / e for a, e in zip(accuracies(zoo, w, "val"), experts["val"])]))
+        val = float(np.mean([a / e for a, e in zip(accuracies(zoo, w, "val"), experts["val"], strict=False)]))
         if best is None or val > best[1] + 1e-12:
             best = (lam, val)
     assert best is not None
     lam = best[0]
     w = {n: zoo.base[n] + lam * (merged[n] - zoo.base[n]) for n in zoo.names}
-    per_task = [a / e for a, e in zip(accuracies(zoo, w, "test"), experts["test"])]
-    pre = [a / e for a, e in zip(accuracies(zoo, zoo.base, "test"), experts["test"])]
+    per_task = [a / e for a, e in zip(accuracies(zoo, w, "test"), experts["test"], strict=False)]
+    pre = [a / e for a, e in zip(accuracies(zoo, zoo.base, "test"), experts["test"], strict=False)]
     return ZooScore(lam, float(np.mean(per_task)), float(np.mean(pre)), per_task)
 
 

@@ -24,9 +24,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
-
 from tasks import TaskSpec, apply_transform, parse_task  # type: ignore[import-not-found]
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,7 @@ class Backbone(nn.Module):
     def __init__(self, width: int, depth: int) -> None:
         super().__init__()
         dims = [64] + [width] * depth
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -174,12 +173,12 @@ def build_zoo(spec: ZooSpec, out: Path) -> dict[str, Any]:
             feats = net(xtr[pidx])
         ptr = ytr[pidx]
         head = nn.Linear(spec.width, task.num_classes)
-        _train(list(head.parameters()), lambda i: ce(head(feats[i]), ptr[i]), len(ptr),
+        _train(list(head.parameters()), lambda i: ce(head(feats[i]), ptr[i]), len(ptr),  # noqa: B023
                spec.probe, gen)
         head.requires_grad_(False)
         with torch.no_grad():
             pre_acc.append(float((head(net(xte)).argmax(1) == yte).float().mean()))
-        _train(list(net.parameters()), lambda i: ce(head(net(xtr[i])), ytr[i]), len(ytr),
+        _train(list(net.parameters()), lambda i: ce(head(net(xtr[i])), ytr[i]), len(ytr),  # noqa: B023
                spec.finetune, gen)
         with torch.no_grad():
             expert_acc.append(float((head(net(xte)).argmax(1) == yte).float().mean()))

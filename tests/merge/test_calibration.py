@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import PROBLEM, load_program
-
 from presets import SCALES  # type: ignore[import-not-found]
 from scoring import score_merged  # type: ignore[import-not-found]
 

@@ -69,7 +69,9 @@ def test_hostile_program_fails_cleanly_outside_cli_process(tmp_path: Path) -> No
     assert "candidate" not in __import__("sys").modules
 
 
-def test_cli_merge_with_param_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_merge_with_param_and_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base, experts = _ckpts(tmp_path)
     out = tmp_path / "m.safetensors"
     code = main(["merge", "--method", str(PROBLEM / "baselines" / "task_arithmetic.py"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from presets import POOL, PRESETS, zoo_specs  # type: ignore[import-not-found]
 from tasks import LABEL_MAPS, parse_task  # type: ignore[import-not-found]
 

@@ -1,4 +1,5 @@
-"""Baseline: DARE (Yu 2024): drop entries of each τ with probability p, rescale by 1/(1-p), task arithmetic.
+"""Baseline: DARE (Yu 2024):
+drop entries of each τ with probability p, rescale by 1/(1-p), task arithmetic.
 
 Candidate API: merge_tensor(base, experts, name) -> Tensor (see problems/merge/prompt.md).
 """

@@ -1,9 +1,11 @@
-"""Baseline: Model Stock (Jang 2024): interpolate between the average and θ0 by the task vectors' mean cosine.
+"""Baseline: Model Stock (Jang 2024):
+interpolate between the average and θ0 by the task vectors' mean cosine.
 
 Candidate API: merge_tensor(base, experts, name) -> Tensor (see problems/merge/prompt.md).
 """
 
 import torch
+
 
 # EVOLVE-BLOCK-START
 def merge_tensor(base: torch.Tensor, experts: list[torch.Tensor], name: str) -> torch.Tensor:

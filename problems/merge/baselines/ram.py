@@ -1,4 +1,5 @@
-"""Baseline: RAM+ (Yuan 2026): entries active in one model kept whole, shared ones averaged; unique parts rescaled.
+"""Baseline: RAM+ (Yuan 2026):
+entries active in one model kept whole, shared ones averaged; unique parts rescaled.
 
 Candidate API: merge_tensor(base, experts, name) -> Tensor (see problems/merge/prompt.md).
 """

@@ -5,6 +5,7 @@ Candidate API: merge_tensor(base, experts, name) -> Tensor (see problems/merge/p
 
 import torch
 
+
 # EVOLVE-BLOCK-START
 def merge_tensor(base: torch.Tensor, experts: list[torch.Tensor], name: str) -> torch.Tensor:
     return torch.stack(experts).mean(0)
