@@ -7,6 +7,7 @@ is an ordinary run directory.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,18 @@ class Session:
     def close(self) -> None:
         self.engine.store.close()
         self.engine.events.close()
+        _pack_refs(self.run.lineage_path)
         self.run.release()
+
+
+def _pack_refs(lineage: Path) -> None:
+    """Fold the run's loose candidate refs into packed-refs: later loads read one file, not
+    one per candidate. Safe with concurrent readers; a failure only costs load speed."""
+    try:
+        subprocess.run(["git", "-C", str(lineage), "pack-refs", "--all"],
+                       capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.SubprocessError):
+        pass
 
 
 async def open_session(
