@@ -124,16 +124,43 @@ def test_kill_9_then_resume_loses_nothing(tmp_path: Path) -> None:
                           capture_output=True).returncode == 0
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
+
+
 def test_sigint_stops_cleanly(tmp_path: Path) -> None:
     out = tmp_path / "cp"
     proc = _start(out, 10_000)
     _wait_for(out, 5, proc)
+    below = set()
+    for _ in range(50):  # catch the driver with a sandbox in flight
+        below = _descendants(proc.pid)
+        if below:
+            break
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
     assert proc.returncode == 130
     events = list(read_events(out / "events.jsonl"))
     assert events[-1]["kind"] == "stopped" and "interrupted" in events[-1]["reason"]
     assert not (out / "driver.pid").exists()
-    # no sandbox process of this run survives
-    leftovers = subprocess.run(["pgrep", "-f", "codeevo-runner"], capture_output=True, text=True)
-    assert leftovers.stdout.strip() == ""
+    # no sandbox process of this run survives its driver
+    alive = {pid for pid in below if Path(f"/proc/{pid}").exists()}
+    assert not alive
