@@ -25,7 +25,8 @@ from codeevo.config import OperatorConfig
 from codeevo.mutation.ast_source import (
     ParsedProgram,
     SourceUnit,
-    operator_at,
+    edit_sites,
+    number,
     own_lines,
     reindent,
     reparse,
@@ -34,25 +35,10 @@ from codeevo.mutation.base import Proposal, ProposalRequest
 from codeevo.mutation.blocks import BlockError, edits_confined
 
 _ATTEMPTS = 8  # children tried before giving up on producing a changed, valid one
-_KIND_WEIGHTS = {"literal": 0.6, "compare": 0.2, "arith": 0.2}
-_COMPARE_SWAPS = {
-    ast.Lt: ("<", ("<=", ">")),
-    ast.LtE: ("<=", ("<", ">=")),
-    ast.Gt: (">", (">=", "<")),
-    ast.GtE: (">=", (">", "<=")),
-    ast.Eq: ("==", ("!=",)),
-    ast.NotEq: ("!=", ("==",)),
-}
-_ARITH_SWAPS = {ast.Add: ("+", "-"), ast.Sub: ("-", "+"), ast.Mult: ("*", "/"), ast.Div: ("/", "*")}
+# Literal nudges are what hill-climbing needs; operator swaps mostly break a program, so they
+# are the rarer structural moves.
+_KIND_WEIGHTS = {"literal": 0.8, "compare": 0.1, "arith": 0.1}
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
-@dataclass(frozen=True)
-class _Edit:
-    start: int  # absolute character offsets into the program
-    end: int
-    text: str
-    note: str
 
 
 # ------------------------------------------------------------------ point mutations
@@ -66,9 +52,10 @@ def _format_float(value: float) -> str | None:
 
 
 def _perturb_float(value: float, rng: random.Random) -> str | None:
-    scale = rng.choice((0.01, 0.05, 0.2))
     for _ in range(4):
-        if rng.random() < 0.5:
+        # Relative step scale log-uniform in [0.1%, 20%]: mostly small steps, some large.
+        scale = 10.0 ** rng.uniform(-3.0, -0.7)
+        if value != 0.0 and rng.random() < 0.7:
             new = value * math.exp(rng.gauss(0.0, scale))
         else:
             new = value + rng.gauss(0.0, scale * max(abs(value), 1.0))
@@ -82,11 +69,11 @@ def _perturb_int(value: int, rng: random.Random) -> str:
     floor = 1 if value >= 1 else 0  # counts and sizes stay usable: a positive int stays positive
     for _ in range(4):
         r = rng.random()
-        if r < 0.6:
+        if r < 0.75:
             new = value + rng.choice((-1, 1))
-        elif r < 0.8:
-            new = value + rng.choice((-3, -2, 2, 3))
-        else:
+        elif r < 0.95:
+            new = value + rng.choice((-2, 2))
+        else:  # a jump, for large ints such as iteration counts
             new = round(value * math.exp(rng.gauss(0.0, 0.3)))
         new = max(new, floor)
         if new != value:
@@ -94,113 +81,63 @@ def _perturb_int(value: int, rng: random.Random) -> str:
     return str(value + 1)
 
 
-def _number(text: str, kind: type) -> int | float | None:
-    try:
-        return int(text, 0) if kind is int else float(text)
-    except ValueError:
-        return None
-
-
-def _is_index(unit: SourceUnit, node: ast.AST) -> bool:
-    """`x[0]`, `x[-1]`, `x[0, 1]`: an index whose change would likely fall out of range."""
-    parent = unit.parents.get(id(node))
-    if isinstance(parent, ast.UnaryOp):
-        node, parent = parent, unit.parents.get(id(parent))
-    if isinstance(parent, ast.Tuple):
-        node, parent = parent, unit.parents.get(id(parent))
-    return isinstance(parent, ast.Subscript) and parent.slice is node
-
-
-def _in_int_context(unit: SourceUnit, node: ast.AST) -> bool:
-    """Inside range(...) or a subscript, where turning * into / would make a float."""
-    for a in unit.ancestors(node):
-        if isinstance(a, ast.Subscript):
-            return True
-        if isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id == "range":
-            return True
-    return False
-
-
-def _is_sequence_or_str(node: ast.AST) -> bool:
-    if isinstance(node, ast.Constant):
-        return isinstance(node.value, str | bytes)
-    return isinstance(node, ast.JoinedStr | ast.List | ast.Tuple | ast.ListComp)
-
-
-def _sites(parsed: ParsedProgram) -> dict[str, list[tuple[float, _Edit]]]:
-    """Places an edit can go, by kind, as (weight, edit); new values are drawn on use."""
-    out: dict[str, list[tuple[float, _Edit]]] = {k: [] for k in _KIND_WEIGHTS}
-    program = parsed.program
-    for unit, node, start, end in parsed.nodes():
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            if _is_index(unit, node):
-                continue
-            if _number(program[start:end], type(node.value)) != node.value:
-                continue  # the span is not the literal's text (a position quirk): leave it
-            weight = 3.0 if isinstance(node.value, float) else 1.0
-            out["literal"].append((weight, _Edit(start, end, "", type(node.value).__name__)))
-        elif isinstance(node, ast.Compare):
-            operands = [node.left, *node.comparators]
-            for i, op in enumerate(node.ops):
-                if type(op) not in _COMPARE_SWAPS:
-                    continue
-                found = operator_at(
-                    program, unit.span(operands[i])[1], unit.span(operands[i + 1])[0]
-                )
-                old, options = _COMPARE_SWAPS[type(op)]
-                if found and found[1] == old:
-                    edit = _Edit(found[0], found[0] + len(old), " ".join(options), old)
-                    out["compare"].append((1.0, edit))
-        elif isinstance(node, ast.BinOp | ast.AugAssign) and type(node.op) in _ARITH_SWAPS:
-            left, right = (
-                (node.left, node.right)
-                if isinstance(node, ast.BinOp)
-                else (node.target, node.value)
-            )
-            if isinstance(node.op, ast.Mult | ast.Div) and (
-                _in_int_context(unit, node)
-                or _is_sequence_or_str(left)
-                or _is_sequence_or_str(right)
-            ):
-                continue
-            if isinstance(node.op, ast.Add | ast.Sub) and (
-                _is_sequence_or_str(left) or _is_sequence_or_str(right)
-            ):
-                continue
-            old, new = _ARITH_SWAPS[type(node.op)]
-            if isinstance(node, ast.AugAssign):
-                old, new = old + "=", new + "="
-            found = operator_at(program, unit.span(left)[1], unit.span(right)[0])
-            if found and found[1] == old:
-                out["arith"].append((1.0, _Edit(found[0], found[0] + len(old), new, old)))
-    return out
+def _shift_sequence(values: list[int], rng: random.Random) -> list[int] | None:
+    """The ints with their sum kept: two unequal elements swapped, or one unit moved from an
+    element to another (a positive element stays positive)."""
+    n = len(values)
+    pairs = [(i, j) for i in range(n) for j in range(n) if i != j]
+    rng.shuffle(pairs)
+    swap = rng.random() < 0.5
+    for i, j in pairs:
+        new = list(values)
+        if swap and values[i] != values[j]:
+            new[i], new[j] = values[j], values[i]
+            return new
+        if not swap and values[j] - 1 >= (1 if values[j] >= 1 else 0):
+            new[i] += 1
+            new[j] -= 1
+            return new
+    return None
 
 
 def _mutate(parsed: ParsedProgram, rng: random.Random) -> tuple[str, str] | None:
-    sites = _sites(parsed)
-    kinds = [k for k in _KIND_WEIGHTS if sites[k]]
+    sites = edit_sites(parsed)
+    kinds = [k for k in _KIND_WEIGHTS if any(s.category == k for s in sites)]
     if not kinds:
         return None
     kind = rng.choices(kinds, weights=[_KIND_WEIGHTS[k] for k in kinds])[0]
-    pool = sites[kind]
-    edit = rng.choices([e for _, e in pool], weights=[w for w, _ in pool])[0]
-    line = parsed.line_of(edit.start)
+    pool = [s for s in sites if s.category == kind]
+    site = rng.choices(pool, weights=[s.weight for s in pool])[0]
+    line = parsed.line_of(site.start)
     program = parsed.program
-    if kind == "literal":
-        old = program[edit.start : edit.end]
-        value = _number(old, float if edit.note == "float" else int)
-        assert value is not None  # checked when the site was collected
-        text = _perturb_float(value, rng) if isinstance(value, float) else _perturb_int(value, rng)
-        if text is None:
+    old = program[site.start : site.end]
+    if site.kind == "sequence":
+        values = [number(program[a:b], int) for a, b in site.parts]
+        ints = [v for v in values if isinstance(v, int)]
+        shifted = _shift_sequence(ints, rng) if len(ints) == len(values) else None
+        if shifted is None:
             return None
-        note = f"perturb literal {program[edit.start : edit.end]} -> {text} at line {line}"
+        text, pos = "", site.start
+        for (a, b), v in zip(site.parts, shifted, strict=True):
+            text += program[pos:a] + str(v)
+            pos = b
+        text += program[pos : site.end]
+        note = f"shift ints {old} -> {text} at line {line}"
+    elif site.kind == "literal":
+        value = number(old, float if site.note == "float" else int)
+        assert value is not None  # checked when the site was collected
+        new = _perturb_float(value, rng) if isinstance(value, float) else _perturb_int(value, rng)
+        if new is None:
+            return None
+        text = new
+        note = f"perturb literal {old} -> {text} at line {line}"
     else:
-        options = edit.text.split()
         # The boundary swap (< to <=) is the gentle one; the reversal (< to >) is rarer.
-        text = options[0] if len(options) == 1 or rng.random() < 0.8 else options[1]
+        opts = site.options
+        text = opts[0] if len(opts) == 1 or rng.random() < 0.8 else opts[1]
         what = "comparison" if kind == "compare" else "operator"
-        note = f"swap {what} {edit.note} -> {text} at line {line}"
-    return program[: edit.start] + text + program[edit.end :], note
+        note = f"swap {what} {site.note} -> {text} at line {line}"
+    return program[: site.start] + text + program[site.end :], note
 
 
 # ------------------------------------------------------------------ crossover
@@ -402,7 +339,9 @@ class AstMutationOperator:
     def _child(
         self, parsed: ParsedProgram, donor: ParsedProgram | None, rng: random.Random
     ) -> tuple[ParsedProgram | None, list[str], bool]:
-        edits = rng.randint(1, self.config.ast_max_edits)
+        # 1 edit half the time, then halving odds: each extra edit risks breaking a good child.
+        counts = range(1, self.config.ast_max_edits + 1)
+        edits = rng.choices(counts, weights=[0.5**k for k in counts])[0]
         notes: list[str] = []
         crossed = False
         current: ParsedProgram | None = parsed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from codeevo.mutation.blocks import BlockError, split
 
@@ -217,3 +218,182 @@ def reindent(text: str, old: str, new: str) -> str | None:
         else:
             return None
     return "".join(out)
+
+
+# Within the literal pool: floats are the tunable constants; ints are often counts, sizes or
+# divisors, where a step changes structure, so they are picked less often.
+_FLOAT_WEIGHT = 1.0
+_INT_WEIGHT = 0.3
+_INT_DIVISOR_WEIGHT = 0.1  # an int inside the right operand of /, // or %
+_INT_IN_SEQUENCE_WEIGHT = 0.05  # one element of an all-int list/tuple (e.g. rows = [5, 6, 5])
+_SEQUENCE_WEIGHT = 0.6  # a sum-preserving edit of such a sequence (swap or move one unit)
+_COMPARE_SWAPS = {
+    ast.Lt: ("<", ("<=", ">")),
+    ast.LtE: ("<=", ("<", ">=")),
+    ast.Gt: (">", (">=", "<")),
+    ast.GtE: (">=", (">", "<=")),
+    ast.Eq: ("==", ("!=",)),
+    ast.NotEq: ("!=", ("==",)),
+}
+_ARITH_SWAPS = {ast.Add: ("+", "-"), ast.Sub: ("-", "+"), ast.Mult: ("*", "/"), ast.Div: ("/", "*")}
+_DIVISIONS = (ast.Div, ast.FloorDiv, ast.Mod)
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place an edit can go; the new text is drawn when the site is used."""
+
+    kind: str  # "literal", "sequence", "compare" or "arith"
+    weight: float
+    start: int  # absolute character offsets into the program
+    end: int
+    note: str  # literal: "int" or "float"; a swap: the old operator
+    options: tuple[str, ...] = ()  # a swap: the replacements, gentlest first
+    parts: tuple[tuple[int, int], ...] = ()  # a sequence: its elements' spans
+
+    @property
+    def category(self) -> str:
+        return "literal" if self.kind == "sequence" else self.kind
+
+
+# ------------------------------------------------------------------ edit sites
+
+
+def number(text: str, kind: type) -> int | float | None:
+    try:
+        return int(text, 0) if kind is int else float(text)
+    except ValueError:
+        return None
+
+
+def _is_int(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def _is_index(unit: SourceUnit, node: ast.AST) -> bool:
+    """`x[0]`, `x[-1]`, `x[0, 1]`: an index whose change would likely fall out of range."""
+    parent = unit.parent(node)
+    if isinstance(parent, ast.UnaryOp):
+        node, parent = parent, unit.parent(parent)
+    if isinstance(parent, ast.Tuple):
+        node, parent = parent, unit.parent(parent)
+    return isinstance(parent, ast.Subscript) and parent.slice is node
+
+
+def _int_sequence(unit: SourceUnit, node: ast.AST) -> bool:
+    """`node` is an element of a list/tuple/set display of two or more plain ints."""
+    parent = unit.parent(node)
+    return (
+        isinstance(parent, ast.List | ast.Tuple | ast.Set)
+        and len(parent.elts) >= 2
+        and all(_is_int(e) for e in parent.elts)
+    )
+
+
+def _in_divisor(unit: SourceUnit, node: ast.AST) -> bool:
+    """Inside the right operand of /, // or % (in the same statement)."""
+    child = node
+    for a in unit.ancestors(node):
+        if isinstance(a, ast.BinOp) and isinstance(a.op, _DIVISIONS) and a.right is child:
+            return True
+        if isinstance(a, ast.AugAssign) and isinstance(a.op, _DIVISIONS) and a.value is child:
+            return True
+        if isinstance(a, ast.stmt):
+            return False
+        child = a
+    return False
+
+
+def _in_int_context(unit: SourceUnit, node: ast.AST) -> bool:
+    """Inside range(...) or a subscript, where turning * into / would make a float."""
+    for a in unit.ancestors(node):
+        if isinstance(a, ast.Subscript):
+            return True
+        if isinstance(a, ast.Call) and isinstance(a.func, ast.Name) and a.func.id == "range":
+            return True
+    return False
+
+
+def _is_sequence_or_str(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str | bytes)
+    return isinstance(node, ast.JoinedStr | ast.List | ast.Tuple | ast.ListComp)
+
+
+def _nonzero_number(node: ast.AST) -> bool:
+    """A numeric literal other than zero (maybe negated): safe to divide by."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return (
+        isinstance(node, ast.Constant)
+        and type(node.value) in (int, float)
+        and node.value != 0
+    )
+
+
+def _literal_site(parsed: ParsedProgram, unit: SourceUnit, node: ast.Constant, start: int,
+                  end: int) -> Site | None:
+    if _is_index(unit, node) or number(parsed.program[start:end], type(node.value)) != node.value:
+        return None  # an index, or the span is not the literal's text (a position quirk)
+    if isinstance(node.value, float):
+        weight = _FLOAT_WEIGHT
+    elif _int_sequence(unit, node):
+        weight = _INT_IN_SEQUENCE_WEIGHT
+    elif _in_divisor(unit, node):
+        weight = _INT_DIVISOR_WEIGHT
+    else:
+        weight = _INT_WEIGHT
+    return Site("literal", weight, start, end, type(node.value).__name__)
+
+
+def _swap_site(parsed: ParsedProgram, unit: SourceUnit, node: ast.AST) -> Site | None:
+    """An arithmetic swap that keeps strings, sequences and int contexts working and never
+    makes a division by something that may be zero."""
+    if not isinstance(node, ast.BinOp | ast.AugAssign) or type(node.op) not in _ARITH_SWAPS:
+        return None
+    left, right = (
+        (node.left, node.right) if isinstance(node, ast.BinOp) else (node.target, node.value)
+    )
+    if _is_sequence_or_str(left) or _is_sequence_or_str(right):
+        return None
+    if isinstance(node.op, ast.Mult | ast.Div) and _in_int_context(unit, node):
+        return None
+    if isinstance(node.op, ast.Mult) and not _nonzero_number(right):
+        return None
+    old, new = _ARITH_SWAPS[type(node.op)]
+    if isinstance(node, ast.AugAssign):
+        old, new = old + "=", new + "="
+    found = operator_at(parsed.program, unit.span(left)[1], unit.span(right)[0])
+    if not found or found[1] != old:
+        return None
+    return Site("arith", 1.0, found[0], found[0] + len(old), old, (new,))
+
+
+def edit_sites(parsed: ParsedProgram) -> list[Site]:
+    """Every place an edit can go inside the blocks."""
+    out: list[Site] = []
+    program = parsed.program
+    for unit, node, start, end in parsed.nodes():
+        site: Site | None = None
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+            site = _literal_site(parsed, unit, node, start, end)
+        elif isinstance(node, ast.List | ast.Tuple | ast.Set) and len(node.elts) >= 2 and all(
+            _is_int(e) for e in node.elts
+        ):
+            parts = tuple(unit.span(e) for e in node.elts)
+            site = Site("sequence", _SEQUENCE_WEIGHT, start, end, "ints", parts=parts)
+        elif isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            for i, op in enumerate(node.ops):
+                if type(op) not in _COMPARE_SWAPS:
+                    continue
+                lo, hi = unit.span(operands[i])[1], unit.span(operands[i + 1])[0]
+                found = operator_at(program, lo, hi)
+                old, options = _COMPARE_SWAPS[type(op)]
+                if found and found[1] == old:
+                    out.append(Site("compare", 1.0, found[0], found[0] + len(old), old, options))
+        else:
+            site = _swap_site(parsed, unit, node)
+        if site is not None:
+            out.append(site)
+    return out
