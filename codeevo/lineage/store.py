@@ -1,9 +1,9 @@
 """GitLineageStore: one git commit per candidate in a bare repository (the run's store of record).
 
-On disk (see docs/lineage.md): a lightweight tag ``refs/tags/<id>`` -> the candidate's commit; the tree holds
-the program (named by ``candidate.entry``), ``candidate.json`` and the capped extra files; the
-commit's parents are its parents' commits (crossover -> a merge); the message is one log line and
-the body carries the candidate as one JSON line so a cold load reads commits, not trees.
+On disk (see docs/lineage.md): a lightweight tag ``refs/tags/<id>`` -> the candidate's commit;
+the tree holds the program (named by ``candidate.entry``), ``candidate.json`` and the capped extra
+files; the commit's parents are its parents' commits (crossover -> a merge); the message is one
+log line and the body carries the candidate as one JSON line (a cold load reads commits, not trees).
 ``HEAD`` -> ``refs/heads/main`` -> the best OK candidate so far (the newest while none is OK).
 
 Objects are written straight into the object database as loose objects (no index, no working
@@ -205,7 +205,7 @@ class GitLineageStore:
         self._objects = path / "objects"
         self._fans: set[str] = set()  # objects/xx folders known to exist
         self._repo: Any = None  # git.Repo for reads, made on first read
-        self._read_lock = threading.Lock()  # gitpython's cat-file pipe is not thread-safe
+        self._read_lock = threading.RLock()  # gitpython's cat-file pipe is not thread-safe
 
     # -- construction -----------------------------------------------------------------------
 
@@ -424,14 +424,64 @@ class GitLineageStore:
         for record, _ in self.records():
             yield Candidate.model_validate(record)
 
+    def candidate(self, candidate_id: str) -> Candidate:
+        """One recorded candidate, validated (LineageError for an unknown id).
+
+        Reads that candidate's commit alone (its ref, then its body), so a reader that opened
+        the store before the candidate was written still finds it without re-reading every ref.
+        """
+        sha = self.commit_of(candidate_id)
+        with self._read_lock:
+            return Candidate.model_validate(self._record_at(sha))
+
+    def _record_at(self, sha: str) -> dict[str, Any]:
+        """candidate.json of one commit, as a dict: from the body line, else from the tree."""
+        commit = self._git_repo().commit(sha)
+        message = commit.message
+        text = message if isinstance(message, str) else _decode(message)
+        at = text.rfind("\n" + BODY_PREFIX)
+        if at >= 0:
+            line = text[at + 1 + len(BODY_PREFIX):].split("\n", 1)[0]
+        else:  # a commit made by other tools
+            try:
+                line = _decode(commit.tree[CANDIDATE_JSON].data_stream.read())
+            except KeyError:
+                raise LineageError(f"{sha} has no {CANDIDATE_JSON}") from None
+        record = json.loads(line)
+        if not isinstance(record, dict):
+            raise LineageError(f"{sha}: {CANDIDATE_JSON} is not a JSON object")
+        return record
+
     def commit_of(self, candidate_id: str) -> str:
         """The commit sha of a recorded candidate (LineageError for an unknown id)."""
         if candidate_id not in self._commits:
-            self.records()
+            self._lookup(candidate_id)
         try:
             return self._commits[candidate_id]
         except KeyError:
             raise LineageError(f"no candidate {candidate_id!r} in {self.path}") from None
+
+    def _lookup(self, candidate_id: str) -> None:
+        """Learn one candidate written since the last full read: its ref alone, not every ref."""
+        if not _ID_RE.match(candidate_id):
+            return
+        ref = f"{CANDIDATE_REFS}{candidate_id}"
+        try:
+            out = _git(self.path, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        except LineageError:
+            return
+        sha = out.decode().strip()
+        with self._read_lock:
+            record = self._record_at(sha)
+        if record.get("id") == candidate_id:
+            self._note(record, sha)
+
+    def _git_repo(self) -> Any:
+        if self._repo is None:
+            import git
+
+            self._repo = git.Repo(self.path)
+        return self._repo
 
     def best_id(self) -> str | None:
         """The id ``refs/heads/main`` points at: best OK candidate, else the newest."""
@@ -439,11 +489,7 @@ class GitLineageStore:
 
     def _tree(self, candidate_id: str) -> Any:
         sha = self.commit_of(candidate_id)
-        if self._repo is None:
-            import git
-
-            self._repo = git.Repo(self.path)
-        return self._repo.commit(sha).tree
+        return self._git_repo().commit(sha).tree
 
     def program(self, candidate_id: str) -> str:
         """The candidate's program text (the tree entry named by candidate.entry)."""

@@ -259,3 +259,51 @@ def test_a_mirror_clone_carries_every_candidate(hand_built: Path, tmp_path: Path
     assert list(store.candidates()) == HAND_BUILT
     assert store.program("c000008") == "x = 8\n"
     store.close()
+
+
+def test_candidate_reads_one_full_record(tmp_path: Path) -> None:
+    path = tmp_path / "l.git"
+    c = full_candidate()
+    with GitLineageStore.create(path) as store:
+        store.record(c, "x = 1\n")
+        assert store.candidate("c000001") == c
+    reader = GitLineageStore.open(path)
+    assert reader.candidate("c000001") == c  # a fresh reader: ref + body, no full read
+    with pytest.raises(LineageError, match="c000099"):
+        reader.candidate("c000099")
+    with pytest.raises(LineageError, match=r"\^bad"):
+        reader.candidate("^bad")
+    reader.close()
+
+
+def test_candidate_finds_one_written_after_the_reader_opened(tmp_path: Path) -> None:
+    path = tmp_path / "l.git"
+    writer = GitLineageStore.create(path)
+    writer.record(cand(1), "x\n")
+    reader = GitLineageStore.open(path)
+    assert [r["id"] for r, _ in reader.records()] == ["c000001"]
+    writer.record(cand(2, (1,), metrics={"m": 0.5}), "y\n")
+    got = reader.candidate("c000002")
+    assert got.parents == ["c000001"] and got.metrics == {"m": 0.5}
+    assert reader.program("c000002") == "y\n"
+    writer.close()
+    reader.close()
+
+
+def test_candidate_of_a_commit_made_by_other_tools_reads_candidate_json(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "l.git"
+    with GitLineageStore.create(path) as store:
+        store.record(cand(1), "x\n", message="plain")
+    # Rewrite the commit without the body line, as a hand-made commit would be.
+    sha = git(path, "rev-parse", "refs/tags/c000001").strip()
+    tree = git(path, "rev-parse", f"{sha}^{{tree}}").strip()
+    env = {**os.environ, "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x",
+           "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"}
+    bare = subprocess.run(["git", f"--git-dir={path}", "commit-tree", tree, "-m", "by hand"],
+                          capture_output=True, text=True, check=True, env=env).stdout.strip()
+    git(path, "update-ref", "refs/tags/c000001", bare)
+    reader = GitLineageStore.open(path)
+    assert reader.candidate("c000001").id == "c000001"
+    reader.close()
