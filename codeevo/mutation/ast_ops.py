@@ -28,7 +28,6 @@ from codeevo.mutation.ast_source import (
     edit_sites,
     number,
     own_lines,
-    reindent,
     reparse,
 )
 from codeevo.mutation.base import Proposal, ProposalRequest
@@ -143,6 +142,20 @@ def _mutate(parsed: ParsedProgram, rng: random.Random) -> tuple[str, str] | None
 # ------------------------------------------------------------------ crossover
 
 
+def _reindent(text: str, old: str, new: str) -> str | None:
+    """`text` with its leading `old` indentation replaced by `new` on every non-blank line;
+    None when a line does not start with `old` (e.g. a less-indented multi-line string)."""
+    out = []
+    for line in text.splitlines(keepends=True):
+        if not line.strip():
+            out.append(line)
+        elif line.startswith(old):
+            out.append(new + line[len(old) :])
+        else:
+            return None
+    return "".join(out)
+
+
 _Stmts = list[tuple[SourceUnit, ast.stmt]]
 
 
@@ -229,7 +242,7 @@ def _option(
         last = own_lines(donor, *b_run[-1])
         if first is None or last is None:
             return []
-        moved = reindent(donor[first[0] : last[1]], first[2], indent)
+        moved = _reindent(donor[first[0] : last[1]], first[2], indent)
         if moved is None:
             return []
         text = moved if moved.endswith("\n") or end >= len(program) else moved + "\n"

@@ -1,5 +1,6 @@
-"""Source positions for the offline operator: a program parsed with its EVOLVE-BLOCK ranges,
-and AST nodes mapped to exact character spans of the program text.
+"""The offline operator's view of a program, without randomness: the program parsed with its
+EVOLVE-BLOCK ranges, AST nodes mapped to exact character spans, and the edit sites (literals,
+int lists, operators) with the weights they are picked by.
 
 The program is parsed once as a whole or, when it does not parse as a whole, each block alone
 after removing its common indentation. Offsets are absolute character offsets into the
@@ -206,26 +207,12 @@ def own_lines(program: str, unit: SourceUnit, node: ast.stmt) -> tuple[int, int,
     return start, end, head
 
 
-def reindent(text: str, old: str, new: str) -> str | None:
-    """`text` with its leading `old` indentation replaced by `new` on every non-blank line;
-    None when a line does not start with `old` (e.g. a less-indented multi-line string)."""
-    out = []
-    for line in text.splitlines(keepends=True):
-        if not line.strip():
-            out.append(line)
-        elif line.startswith(old):
-            out.append(new + line[len(old) :])
-        else:
-            return None
-    return "".join(out)
-
-
 # Within the literal pool: floats are the tunable constants; ints are often counts, sizes or
 # divisors, where a step changes structure, so they are picked less often.
 _FLOAT_WEIGHT = 1.0
 _INT_WEIGHT = 0.3
 _INT_DIVISOR_WEIGHT = 0.1  # an int inside the right operand of /, // or %
-_INT_IN_SEQUENCE_WEIGHT = 0.05  # one element of an all-int list/tuple (e.g. rows = [5, 6, 5])
+_INT_IN_SEQUENCE_WEIGHT = 0.1  # all elements of an all-int list/tuple (rows = [5, 6, 5]) together
 _SEQUENCE_WEIGHT = 0.6  # a sum-preserving edit of such a sequence (swap or move one unit)
 _COMPARE_SWAPS = {
     ast.Lt: ("<", ("<=", ">")),
@@ -280,14 +267,17 @@ def _is_index(unit: SourceUnit, node: ast.AST) -> bool:
     return isinstance(parent, ast.Subscript) and parent.slice is node
 
 
-def _int_sequence(unit: SourceUnit, node: ast.AST) -> bool:
-    """`node` is an element of a list/tuple/set display of two or more plain ints."""
+def _int_sequence_length(unit: SourceUnit, node: ast.AST) -> int:
+    """The length of the list/tuple/set display of two or more plain ints that `node` is an
+    element of, else 0."""
     parent = unit.parent(node)
-    return (
+    if (
         isinstance(parent, ast.List | ast.Tuple | ast.Set)
         and len(parent.elts) >= 2
         and all(_is_int(e) for e in parent.elts)
-    )
+    ):
+        return len(parent.elts)
+    return 0
 
 
 def _in_divisor(unit: SourceUnit, node: ast.AST) -> bool:
@@ -337,8 +327,8 @@ def _literal_site(parsed: ParsedProgram, unit: SourceUnit, node: ast.Constant, s
         return None  # an index, or the span is not the literal's text (a position quirk)
     if isinstance(node.value, float):
         weight = _FLOAT_WEIGHT
-    elif _int_sequence(unit, node):
-        weight = _INT_IN_SEQUENCE_WEIGHT
+    elif length := _int_sequence_length(unit, node):
+        weight = _INT_IN_SEQUENCE_WEIGHT / length
     elif _in_divisor(unit, node):
         weight = _INT_DIVISOR_WEIGHT
     else:

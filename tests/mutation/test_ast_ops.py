@@ -369,3 +369,50 @@ def test_crossover_aligns_statements_and_can_insert_or_delete() -> None:
     for p in children(parent, 30, seed=15, second=shorter, ast_crossover_rate=1.0, ast_max_edits=1):
         assert p.program is not None and p.parents == ("c000001", "c000002")
         assert p.program == shorter
+
+
+def test_int_lists_keep_their_sum_when_edited() -> None:
+    parent = "# EVOLVE-BLOCK-START\nrows = [5, 6, 5, 5]\nmargin = 0.12\n# EVOLVE-BLOCK-END\n"
+    changed = kept = 0
+    shifts = set()
+    for p in children(parent, 300, seed=16, ast_max_edits=1):
+        assert p.program is not None
+        rows = ast.literal_eval(p.program.split("rows = ")[1].split("\n")[0])
+        if rows != [5, 6, 5, 5]:
+            changed += 1
+            kept += sum(rows) == 21
+            if p.exchange["mutation.txt"].startswith("shift ints"):
+                assert sum(rows) == 21 and min(rows) >= 1
+                shifts.add(tuple(rows))
+    assert changed >= 20 and kept >= 0.8 * changed  # the rare single-element nudge aside
+    assert (5, 5, 6, 5) in shifts  # a swap
+    assert any(sorted(s) != [5, 5, 5, 6] for s in shifts)  # a unit moved
+
+
+def test_never_divides_by_an_expression_that_may_be_zero() -> None:
+    parent = (
+        "# EVOLVE-BLOCK-START\n"
+        "y = a * (i % 2)\nw *= s\nz = b * 2.0\nv = c / d\n"
+        "# EVOLVE-BLOCK-END\n"
+    )
+    seen = {p.program for p in children(parent, 400, seed=17) if p.program}
+    assert not any("a / (i % 2)" in s or "w /= s" in s for s in seen)
+    assert any("z = b / 2.0" in s for s in seen)  # a literal divisor is safe
+    assert any("v = c * d" in s for s in seen)  # / to * never divides
+
+
+def test_mostly_one_small_literal_step() -> None:
+    proposals = children(CIRCLES, 300, seed=18)
+    edits = [line for p in proposals for line in p.exchange["mutation.txt"].splitlines()]
+    per_child = Counter(len(p.exchange["mutation.txt"].splitlines()) for p in proposals)
+    assert per_child[1] > per_child[2] > per_child[3] > 0
+    literal = [e for e in edits if e.startswith(("perturb literal", "shift ints"))]
+    assert len(literal) >= 0.7 * len(edits)  # swaps are the rarer, structural moves
+    steps = sorted(
+        abs(float(new) / float(old) - 1.0)
+        for e in literal
+        if "." in (old := e.split()[2]) and float(old) != 0
+        for new in [e.split()[4]]
+    )
+    assert steps and steps[len(steps) // 2] < 0.05  # median relative step under 5%
+    assert steps[-1] > 0.1  # with some large ones
