@@ -12,6 +12,7 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,8 @@ class Engine:
         self._running = asyncio.Event()
         self._running.set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # One writer thread: git writes leave the event loop but stay in seq order.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-writer")
         self._proposal_sem = asyncio.Semaphore(config.engine.proposal_slots)
         self._eval_sem = asyncio.Semaphore(config.engine.eval_slots)
         self._t0 = time.monotonic()
@@ -200,6 +203,7 @@ class Engine:
             await self._drain()
         finally:
             await self.sandbox.close()
+            self._writer.shutdown(wait=True)
         best = self.islands.best()
         self._emit(
             "stopped",
@@ -289,7 +293,7 @@ class Engine:
             )
             cand.extra["label"] = label
             cand.timings = {"eval": round(result.elapsed, 4), "total": time.monotonic() - t0}
-            self._record(cand, program, result, Proposal(program=program, operator=operator))
+            await self._record(cand, program, result, Proposal(program=program, operator=operator))
         if self.islands.best() is None:
             seed = self.store.commit_of(candidate_id(0))
             raise SeedError(
@@ -309,6 +313,11 @@ class Engine:
         parent = select_parent(archive, rng, pcfg)
         others = self.islands.other_archives(island)
         second = select_second_parent(archive, rng, parent.id, fallback=others)
+        if second is None and getattr(self.operators[name], "needs_two_parents", False):
+            single = {k: w for k, w in self.mix.items()
+                      if not getattr(self.operators[k], "needs_two_parents", False)}
+            if single:
+                name = rng.choices(list(single), weights=list(single.values()))[0]
         excl = {parent.id} | ({second.id} if second else set())
         insp = inspirations(archive, rng, pcfg.num_inspirations, excl, fallback=others)
         top = top_programs(archive, pcfg.num_top_programs)
@@ -340,18 +349,18 @@ class Engine:
         if program is None:
             result = EvalResult(status=Status.REJECTED, stage=proposal.stage,
                                 reason=proposal.error or "operator returned no program")
-            return self._finish_candidate(work, proposal, "", result, t0, t_prop, 0.0)
+            return await self._finish_candidate(work, proposal, "", result, t0, t_prop, 0.0)
         verdict = screen(work.request.parent.program, program, self.seen_hashes)
         if not verdict.ok:
             result = EvalResult(status=Status.REJECTED, stage=verdict.stage, reason=verdict.reason)
             self._emit("screened", ok=False, stage=verdict.stage, reason=verdict.reason)
-            return self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
+            return await self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
         self.seen_hashes.add(verdict.program_hash)
         t1 = time.monotonic()
         async with self._eval_sem:
             result = await self._evaluate(program, "candidate")
-        self._finish_candidate(work, proposal, program, result, t0, t_prop,
-                               time.monotonic() - t1)
+        await self._finish_candidate(work, proposal, program, result, t0, t_prop,
+                                     time.monotonic() - t1)
 
     async def _evaluate(self, program: str, label: str) -> EvalResult:
         job = SandboxJob(
@@ -371,14 +380,14 @@ class Engine:
             result = result.model_copy(update={"features": feats})
         return result
 
-    def _finish_candidate(
+    async def _finish_candidate(
         self, work: _Work, proposal: Proposal, program: str, result: EvalResult,
         t0: float, t_prop: float, t_eval: float,
     ) -> None:
         cand = self._new_candidate(proposal, island=work.island, result=result)
         cand.timings = {"propose": round(t_prop, 4), "eval": round(t_eval, 4),
                         "total": round(time.monotonic() - t0, 4)}
-        self._record(cand, program, result, proposal)
+        await self._record(cand, program, result, proposal)
 
     def _new_candidate(self, proposal: Proposal, island: int, result: EvalResult) -> Candidate:
         program = proposal.program or ""
@@ -403,11 +412,16 @@ class Engine:
             if proposal.model else {},
         )
 
-    def _record(
+    async def _record(
         self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal
     ) -> None:
-        """Assign the id, insert into the archive, write the commit, emit events (synchronous:
-        the single writer is the event loop itself, so commits are ordered by seq)."""
+        """Assign the id, insert into the archive, write the commit, emit events.
+
+        Ids, archive insertion and counters change synchronously on the event loop; the git
+        write runs on the single lineage-writer thread (FIFO, so commits land in seq order and a
+        parent's commit always precedes its children's). A cancelled candidate whose write has
+        begun is still written and reported: everything recorded stays.
+        """
         cand.seq = self.seq
         cand.id = candidate_id(self.seq)
         self.seq += 1
@@ -419,11 +433,21 @@ class Engine:
         cand.cell = list(cell) if cell is not None else None
         files = {f"exchange/{k}": v for k, v in proposal.exchange.items()}
         files.update({f"artifacts/{k}": v for k, v in result.artifacts.items()})
-        self.store.record(cand, program, files)
         if cand.status == Status.REJECTED:
             self._consecutive_rejects += 1
         else:
             self._consecutive_rejects = 0
+        loop = asyncio.get_running_loop()
+        write = loop.run_in_executor(self._writer, self.store.record, cand, program, files)
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            await asyncio.wait([write])
+            self._recorded(cand, inserted)
+            raise
+        self._recorded(cand, inserted)
+
+    def _recorded(self, cand: Candidate, inserted: bool) -> None:
         best = self.islands.best()
         self._emit(
             "evaluated",

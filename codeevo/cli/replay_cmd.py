@@ -52,7 +52,7 @@ def replay_config(run_dir: Path, evals: int | None = None) -> tuple[Any, Any]:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from codeevo.cli.run_cmds import _drive
+    from codeevo.cli.run_cmds import drive
 
     out: Path = args.out
     if out.resolve() == args.run_dir.resolve():
@@ -64,4 +64,4 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print("replay: the run had several candidates in flight (engine.max_in_flight is not "
               "1); it replays exactly only where the order of its LLM requests repeats",
               file=sys.stderr)
-    return int(_drive(problem, config, out, resume=False, args=args))
+    return int(drive(problem, config, out, resume=False, args=args))

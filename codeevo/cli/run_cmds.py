@@ -72,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()):
         raise RunDirError(f"{out}: already exists and is not empty "
                           f"(use `codeevo resume {out}` to continue it)")
-    return _drive(problem, config, out, resume=False, args=args)
+    return drive(problem, config, out, resume=False, args=args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -82,10 +82,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run = RunDir.open(args.run_dir)
     problem = load_problem(run.problem_path())
     config = build_config(problem, args, base=run.load_config())
-    return _drive(problem, config, args.run_dir, resume=True, args=args)
+    return drive(problem, config, args.run_dir, resume=True, args=args)
 
 
-def _drive(problem: Any, config: Any, out: Path, *, resume: bool,
+def drive(problem: Any, config: Any, out: Path, *, resume: bool,
            args: argparse.Namespace) -> int:
     from codeevo.progress import ProgressView
     from codeevo.session import open_session

@@ -53,7 +53,9 @@ class Proposal:
 @runtime_checkable
 class Operator(Protocol):
     """A mutation operator. The engine always offers a second parent (when the island has one);
-    the operator decides whether to use it and names the parents it used in Proposal.parents."""
+    the operator decides whether to use it and names the parents it used in Proposal.parents.
+    An operator may set `needs_two_parents = True`: the engine then uses another operator of the
+    mix when no second parent exists."""
 
     name: str
 

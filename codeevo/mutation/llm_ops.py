@@ -125,6 +125,7 @@ class LLMCrossoverOperator(LLMOperator):
     """Shows two parents, asks for new EVOLVE-BLOCK contents of the first; parents = both."""
 
     name = "crossover"
+    needs_two_parents = True  # the engine picks another operator when the island has one elite
 
     def parents(self, request: ProposalRequest) -> tuple[str, ...]:
         if request.second_parent is None:
