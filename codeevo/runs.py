@@ -139,11 +139,17 @@ class RunDir:
 
 @dataclass
 class RunSummary:
-    """What a list of runs shows; built from events.jsonl (cheap) and the pid file."""
+    """What a list of runs or a dashboard header shows, folded from events one at a time.
+
+    ``apply(event)`` takes one event of events.jsonl (unknown kinds only move ``updated``);
+    ``run_summary(path)`` folds a whole log and then settles the status with the pid file.
+    """
 
     path: Path
     problem: str = ""
-    status: str = "unknown"  # running | finished | stopped | crashed | new
+    # running | paused | finished | stopped | crashed | new ("running" while folding means
+    # "started and not stopped"; run_summary turns it into "crashed" when no driver is alive)
+    status: str = "unknown"
     evaluations: int = 0
     candidates: int = 0
     best_score: float | None = None
@@ -154,40 +160,66 @@ class RunSummary:
     updated: float | None = None
     stop_reason: str | None = None
     failures: dict[str, int] = field(default_factory=dict)
+    rate: float | None = None  # evaluations per minute of the latest session, as reported
+    budget_left: dict[str, Any] = field(default_factory=dict)
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Fold one event: start/stop/pause set the status, `progress` carries the totals."""
+        kind = event.get("kind")
+        t = event.get("t")
+        if isinstance(t, int | float):
+            self.updated = float(t)
+        if kind == "started":
+            self.status = "running"
+            self.stop_reason = None
+            if self.started is None and isinstance(t, int | float):
+                self.started = float(t)
+        elif kind == "progress":
+            self._progress(event)
+        elif kind == "stopped":
+            self.stop_reason = str(event.get("reason", ""))
+            self.status = "finished" if event.get("finished") else "stopped"
+        elif kind == "paused":
+            self.status = "paused"
+        elif kind == "resumed":
+            self.status = "running"
+
+    def _progress(self, event: dict[str, Any]) -> None:
+        self.evaluations = int(event.get("evaluations", self.evaluations))
+        self.candidates = int(event.get("candidates", self.candidates))
+        best = event.get("best_score")
+        if isinstance(best, int | float):
+            self.best_score = float(best)
+            best_id = event.get("best_id")
+            self.best_id = str(best_id) if best_id is not None else self.best_id
+        rate = event.get("rate")
+        if isinstance(rate, int | float):
+            self.rate = float(rate)
+        self.cost = float(event.get("cost", self.cost) or 0.0)
+        tokens = event.get("tokens", self.tokens)
+        if isinstance(tokens, dict):  # per-kind counts: the total is what a summary shows
+            tokens = sum(int(v) for v in tokens.values() if isinstance(v, int | float))
+        self.tokens = int(tokens or 0)
+        failures = event.get("failures")
+        if isinstance(failures, dict):
+            self.failures = {str(k): int(v) for k, v in failures.items()}
+        budget = event.get("budget_left")
+        if isinstance(budget, dict):
+            self.budget_left = dict(budget)
 
 
 def run_summary(path: Path) -> RunSummary:
     """Summarise a run from its event log (the lineage stays untouched)."""
     run = RunDir.open(path)
     summary = RunSummary(path=path, problem=Path(str(run.meta().get("problem", ""))).name)
-    last_stop: dict[str, Any] | None = None
-    saw_start = False
     for event in read_events(run.events_path):
-        kind = event.get("kind")
-        summary.updated = event.get("t", summary.updated)
-        if kind == "started":
-            saw_start = True
-            last_stop = None
-            if summary.started is None:
-                summary.started = event.get("t")
-        elif kind == "progress":
-            summary.evaluations = int(event.get("evaluations", summary.evaluations))
-            summary.candidates = int(event.get("candidates", summary.candidates))
-            summary.best_score = event.get("best_score", summary.best_score)
-            summary.best_id = event.get("best_id", summary.best_id)
-            summary.cost = float(event.get("cost", summary.cost))
-            summary.tokens = int(event.get("tokens", summary.tokens))
-            summary.failures = dict(event.get("failures", summary.failures))
-        elif kind == "stopped":
-            last_stop = event
+        summary.apply(event)
     if run.driver_pid() is not None:
         summary.status = "running"
-    elif last_stop is not None:
-        summary.stop_reason = str(last_stop.get("reason", ""))
-        summary.status = "finished" if last_stop.get("finished") else "stopped"
-    elif saw_start:
-        summary.status = "crashed"
-    else:
+        summary.stop_reason = None
+    elif summary.status in ("running", "paused"):
+        summary.status = "crashed"  # started, never stopped, and no driver is alive
+    elif summary.status == "unknown":
         summary.status = "new"
     return summary
 

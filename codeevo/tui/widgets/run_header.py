@@ -47,8 +47,8 @@ class RunHeader(Horizontal):
         if state.best_id:
             line1.append(f" ({state.best_id})", style="dim")
         line2 = Text(f"cost {fmt.money(state.cost)}  tokens {fmt.count(state.tokens)}")
-        if state.budget:
-            left = ", ".join(f"{k} {v}" for k, v in sorted(state.budget.items()))
+        if state.budget_left:
+            left = ", ".join(f"{k} {v}" for k, v in sorted(state.budget_left.items()))
             line2.append(f"  budget left: {left}")
         if state.stop_reason:
             line2.append(f"  stop: {state.stop_reason}", style="yellow")
