@@ -6,7 +6,10 @@ Builds a recorded run of N candidates (default 10,000) through the real git line
 fixture generator of tests/tui, so it takes a while the first time; a WORKDIR is reused), then
 drives the real app headless and prints:
   open      from app start to a loaded dashboard (store read, index, first draw)
-  lineage   from pressing `l` to the tree shown with the best candidate revealed
+  lineage   from pressing `l` to the tree shown
+  reveal    `b` (jump to best: reveal + ancestry highlight) and revealing the deepest candidate,
+            with their depth in generations and the tree nodes built so far
+  chain     the same on a synthetic lineage holding a 1,500-generation chain (no git)
   events    applying 1,000 `evaluated`+`progress` events in batches of 50 and redrawing
 """
 
@@ -29,8 +32,9 @@ from tests.tui.fixtures.recorded_run import make_workspace  # noqa: E402
 
 def build(root: Path, n: int) -> Path:
     run = root / "runs" / "toy-run"
-    if (run / "events.jsonl").is_file():
-        return run
+    if (run / "events.jsonl").is_file() and (run / "lineage.git" / "refs" / "tags").is_dir():
+        if any((run / "lineage.git" / "refs" / "tags").iterdir()):
+            return run
     t = time.perf_counter()
     make_workspace(root, n=n)
     print(f"built {n} candidates in {time.perf_counter() - t:.1f} s")
@@ -54,15 +58,22 @@ async def measure(root: Path, run: Path, n: int) -> None:
         await pilot.pause()
         tree = app.screen.query_one(LineageTree)
         print(f"lineage   {time.perf_counter() - t1:.2f} s to show the tree")
-        # Reveal a candidate 40 generations deep (revealing one ~1000 deep is a known gap:
-        # see docs/tui.md).
-        target = next(c.id for c in dash.index.iter() if len(dash.index.path_to_root(c.id)) > 40)
+        depth = {cid: len(dash.index.path_to_root(cid)) for cid in dash.index.order}
+        deepest = max(depth, key=lambda c: (depth[c], c))
+        best = dash.index.best()
+        assert best is not None
         t3 = time.perf_counter()
-        tree.reveal(target)
+        await pilot.press("b")
         await pilot.pause()
-        assert tree.selected_id() == target
-        print(f"reveal    {time.perf_counter() - t3:.2f} s for a candidate 40 generations deep "
-              f"({len(tree.nodes_by_id)} nodes made)")
+        assert tree.selected_id() == best.id
+        print(f"reveal    {time.perf_counter() - t3:.3f} s jump to best, {depth[best.id]} "
+              f"generations deep ({len(tree.nodes_by_id)} candidate nodes built)")
+        t4 = time.perf_counter()
+        tree.reveal(deepest)
+        await pilot.pause()
+        assert tree.selected_id() == deepest
+        print(f"reveal    {time.perf_counter() - t4:.3f} s deepest, {depth[deepest]} generations "
+              f"deep ({len(tree.nodes_by_id)} candidate nodes built)")
         await pilot.press("escape")
         await pilot.pause()
 
@@ -70,7 +81,9 @@ async def measure(root: Path, run: Path, n: int) -> None:
         events = []
         for i in range(500):
             cid = f"c{n + i:06d}"
-            events.append({"t": 0.0, "kind": "evaluated", "id": cid, "parents": [parents[i % 20]],
+            events.append({"t": 0.0, "kind": "evaluated", "id": cid, "seq": n + i,
+                           "cost": 0.001, "tokens": {"input": 900, "output": 300},
+                           "parents": [parents[i % 20]],
                            "operator": "diff", "model": None, "island": i % 2, "status": "ok",
                            "stage": "score", "score": 1.0 + i * 0.01, "cell": [i % 4, (i // 4) % 4],
                            "inserted": i % 3 == 0})
@@ -85,11 +98,36 @@ async def measure(root: Path, run: Path, n: int) -> None:
               f"({dt / 1000 * 1e3:.2f} ms/event, redraws included)")
 
 
+async def chain(length: int) -> None:
+    """Reveal the tip of a `length`-generation chain (with failed side shoots) in a tree."""
+    from textual.app import App, ComposeResult
+
+    from tests.tui.test_lineage_tree import chain_index
+
+    index = chain_index(length)
+    tip = index.order[-1]
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LineageTree(index)
+
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(LineageTree)
+        t = time.perf_counter()
+        tree.reveal(tip)
+        await pilot.pause()
+        assert tree.selected_id() == tip
+        print(f"chain     {time.perf_counter() - t:.3f} s to reveal the tip of a {length}-deep "
+              f"chain ({len(index)} candidates, {len(tree.nodes_by_id)} candidate nodes built)")
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     root = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.mkdtemp(prefix="tui-scale-"))
     run = build(root, n)
     asyncio.run(measure(root, run, n))
+    asyncio.run(chain(1500))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from codeevo.candidate import Candidate, Status
+from codeevo.tui.run_index import CandidateRow
 
 STATUS_STYLE = {
     Status.OK: "green",
@@ -51,7 +52,7 @@ def elapsed(seconds: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
 
 
-def outcome(cand: Candidate) -> str:
+def outcome(cand: Candidate | CandidateRow) -> str:
     """`ok 0.8123` or `failed@stage2` — what happened to a candidate, in a few characters."""
     if cand.status == Status.OK:
         return score(cand.score)

@@ -1,9 +1,10 @@
 """An in-memory, incrementally updated index of a run's candidates, for the TUI's views.
 
-Built once from the lineage store (``candidates()``, seq order) and then grown one candidate at a
-time from ``evaluated`` events, so a live dashboard never rebuilds anything per event. It holds
-only the light fields of each candidate; program text, exchanges and artifacts are read from the
-store lazily when a candidate is opened.
+Built once from the lineage store's fast path (``records()``: plain dicts, no validation) and
+then grown one candidate at a time from ``evaluated`` events, so a live dashboard never rebuilds
+anything per event. It holds only the light fields of each candidate (a :class:`CandidateRow`);
+the full record, program text, exchanges and artifacts are read from the store when a candidate
+is opened.
 """
 
 from __future__ import annotations
@@ -19,6 +20,55 @@ from codeevo.candidate import Candidate, Status
 _RankKey = tuple[float, int, str]
 
 
+@dataclass(slots=True)
+class CandidateRow:
+    """The fields of a candidate the dashboard, leaderboard and lineage tree show."""
+
+    id: str
+    seq: int
+    parents: list[str]
+    operator: str = "?"
+    model: str | None = None
+    island: int = 0
+    cell: list[int] | None = None
+    status: Status = Status.OK
+    stage: str | None = None
+    score: float | None = None
+    cost: float = 0.0
+    tokens: int = 0  # input + output, all calls that made it
+    inserted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Status.OK
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> CandidateRow:
+        """From candidate.json as a dict (the store's ``records()``), trusted as written."""
+        try:
+            status = Status(rec.get("status", "ok"))
+        except ValueError:
+            status = Status.CRASHED
+        score = rec.get("score")
+        return cls(
+            id=str(rec["id"]), seq=int(rec.get("seq", 0)), parents=list(rec.get("parents") or ()),
+            operator=str(rec.get("operator") or "?"), model=rec.get("model"),
+            island=int(rec.get("island") or 0), cell=rec.get("cell"), status=status,
+            stage=rec.get("stage"), score=float(score) if score is not None else None,
+            cost=float(rec.get("cost") or 0.0), tokens=_total(rec.get("tokens")),
+            inserted=bool(rec.get("inserted", False)),
+        )
+
+    @classmethod
+    def from_candidate(cls, cand: Candidate) -> CandidateRow:
+        return cls(
+            id=cand.id, seq=cand.seq, parents=list(cand.parents), operator=cand.operator,
+            model=cand.model, island=cand.island, cell=cand.cell, status=cand.status,
+            stage=cand.stage, score=cand.score, cost=cand.cost, tokens=_total(cand.tokens),
+            inserted=cand.inserted,
+        )
+
+
 @dataclass
 class Elite:
     """The best inserted candidate of one MAP-Elites cell on one island."""
@@ -31,23 +81,28 @@ class Elite:
 class RunIndex:
     """Candidates by id, tree links (primary parent → children), leaderboard and elite grids."""
 
-    candidates: dict[str, Candidate] = field(default_factory=dict)
+    candidates: dict[str, CandidateRow] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
     children: dict[str, list[str]] = field(default_factory=dict)
     second_children: dict[str, list[str]] = field(default_factory=dict)
-    # island → cell → elite; cells are tuples of bin indices
+    # island → cell → elite; cells are tuples of bin indices (one per feature dimension)
     grids: dict[int, dict[tuple[int, ...], Elite]] = field(default_factory=dict)
-    # ids known only from an `evaluated` event so far (their full record is in the store)
-    light: set[str] = field(default_factory=set)
     _ranked: list[_RankKey] = field(default_factory=list)
 
     @classmethod
-    def build(cls, candidates: Iterable[Candidate]) -> RunIndex:
+    def build(cls, rows: Iterable[CandidateRow | Candidate]) -> RunIndex:
+        """Index many candidates at once (the leaderboard is sorted once, at the end)."""
         index = cls()
-        for cand in candidates:
-            index.add(cand)
+        for row in rows:
+            index._link(row if isinstance(row, CandidateRow) else CandidateRow.from_candidate(row))
+        index._ranked.sort()
         return index
+
+    @classmethod
+    def from_records(cls, records: Iterable[tuple[dict[str, Any], str]]) -> RunIndex:
+        """From ``GitLineageStore.records()`` (seq order): the fast way to open a run."""
+        return cls.build(CandidateRow.from_record(rec) for rec, _ in records)
 
     def __len__(self) -> int:
         return len(self.order)
@@ -55,41 +110,49 @@ class RunIndex:
     def __contains__(self, cid: object) -> bool:
         return cid in self.candidates
 
-    def get(self, cid: str) -> Candidate | None:
+    @property
+    def scored(self) -> int:
+        """How many candidates have a score (the leaderboard's length)."""
+        return len(self._ranked)
+
+    def get(self, cid: str) -> CandidateRow | None:
         return self.candidates.get(cid)
 
-    def add(self, cand: Candidate, light: bool = False) -> bool:
-        """Index one candidate (a repeat of a known id updates it in place); True if new.
-        `light`: built from an event, lacking metrics/features/timings."""
-        known = cand.id in self.candidates
-        if light:
-            self.light.add(cand.id)
-        else:
-            self.light.discard(cand.id)
+    def add(self, row: CandidateRow) -> bool:
+        """Index one candidate (a repeat of a known id updates it in place); True if new."""
+        known = row.id in self.candidates
         if known:
-            old = self.candidates[cand.id]
+            old = self.candidates[row.id]
             if old.ok and old.score is not None:
                 self._unrank(old)
-        self.candidates[cand.id] = cand
-        if not known:
-            self.order.append(cand.id)
-            if cand.parents:
-                self.children.setdefault(cand.parents[0], []).append(cand.id)
-                for other in cand.parents[1:]:
-                    self.second_children.setdefault(other, []).append(cand.id)
-            else:
-                self.roots.append(cand.id)
-        if cand.ok and cand.score is not None:
-            bisect.insort(self._ranked, (-cand.score, cand.seq, cand.id))
-            if cand.inserted:
-                self._place(cand.island, cand.cell, cand.id, cand.score)
+        self._link(row, rank=False)
+        if row.ok and row.score is not None:
+            bisect.insort(self._ranked, (-row.score, row.seq, row.id))
         return not known
+
+    def _link(self, row: CandidateRow, rank: bool = True) -> None:
+        """Store the row, its tree links and its elite; append its rank key (unsorted)."""
+        known = row.id in self.candidates
+        self.candidates[row.id] = row
+        if not known:
+            self.order.append(row.id)
+            if row.parents:
+                self.children.setdefault(row.parents[0], []).append(row.id)
+                for other in row.parents[1:]:
+                    self.second_children.setdefault(other, []).append(row.id)
+            else:
+                self.roots.append(row.id)
+        if row.ok and row.score is not None:
+            if rank:
+                self._ranked.append((-row.score, row.seq, row.id))
+            if row.inserted:
+                self._place(row.island, row.cell, row.id, row.score)
 
     def place_migrant(self, island: int, cell: list[int] | None, cid: str) -> None:
         """A `migrated` event: an elite copied onto another island's grid."""
-        cand = self.candidates.get(cid)
-        if cand is not None and cand.score is not None:
-            self._place(island, cell if cell is not None else cand.cell, cid, cand.score)
+        row = self.candidates.get(cid)
+        if row is not None and row.score is not None:
+            self._place(island, cell if cell is not None else row.cell, cid, row.score)
 
     def _place(self, island: int, cell: list[int] | None, cid: str, score: float) -> None:
         key = tuple(cell) if cell else ()
@@ -98,34 +161,34 @@ class RunIndex:
         if current is None or score > current.score:
             grid[key] = Elite(cid, score)
 
-    def _unrank(self, cand: Candidate) -> None:
-        assert cand.score is not None
-        key = (-cand.score, cand.seq, cand.id)
+    def _unrank(self, row: CandidateRow) -> None:
+        assert row.score is not None
+        key = (-row.score, row.seq, row.id)
         i = bisect.bisect_left(self._ranked, key)
         if i < len(self._ranked) and self._ranked[i] == key:
             del self._ranked[i]
 
     # ------------------------------------------------------------------ queries
 
-    def top(self, n: int) -> list[Candidate]:
+    def top(self, n: int) -> list[CandidateRow]:
         """The n best scored candidates, best first (ties: earliest first)."""
         return [self.candidates[cid] for _, _, cid in self._ranked[:n]]
 
-    def best(self) -> Candidate | None:
+    def best(self) -> CandidateRow | None:
         return self.candidates[self._ranked[0][2]] if self._ranked else None
 
     def rank_of(self, cid: str) -> int | None:
         """1-based rank among scored candidates, or None."""
-        cand = self.candidates.get(cid)
-        if cand is None or not cand.ok or cand.score is None:
+        row = self.candidates.get(cid)
+        if row is None or not row.ok or row.score is None:
             return None
-        return bisect.bisect_left(self._ranked, (-cand.score, cand.seq, cand.id)) + 1
+        return bisect.bisect_left(self._ranked, (-row.score, row.seq, row.id)) + 1
 
     def primary_parent(self, cid: str) -> str | None:
-        cand = self.candidates.get(cid)
-        if cand is None or not cand.parents:
+        row = self.candidates.get(cid)
+        if row is None or not row.parents:
             return None
-        return cand.parents[0]
+        return row.parents[0]
 
     def path_to_root(self, cid: str) -> list[str]:
         """cid, its primary parent, its parent's primary parent, ... up to a root (tree path)."""
@@ -165,13 +228,14 @@ class RunIndex:
     def operators(self) -> list[str]:
         return sorted({c.operator for c in self.candidates.values()})
 
-    def iter(self) -> Iterator[Candidate]:
+    def iter(self) -> Iterator[CandidateRow]:
         for cid in self.order:
             yield self.candidates[cid]
 
 
-def candidate_from_event(event: dict[str, Any], seq: int) -> Candidate | None:
-    """A light Candidate from an ``evaluated`` event (full record stays in the lineage store)."""
+def candidate_from_event(event: dict[str, Any], seq: int) -> CandidateRow | None:
+    """A row from an ``evaluated`` event (which carries seq, cost and tokens); `seq` is the
+    fallback for logs written before events carried it."""
     cid = event.get("id")
     if not isinstance(cid, str):
         return None
@@ -181,9 +245,10 @@ def candidate_from_event(event: dict[str, Any], seq: int) -> Candidate | None:
         status = Status.CRASHED
     score = event.get("score")
     cell = event.get("cell")
-    return Candidate(
+    ev_seq = event.get("seq")
+    return CandidateRow(
         id=cid,
-        seq=int(event.get("seq", _seq_of(cid, seq))),
+        seq=int(ev_seq) if isinstance(ev_seq, int) else seq,
         parents=[str(p) for p in event.get("parents") or []],
         operator=str(event.get("operator") or "?"),
         model=event.get("model"),
@@ -193,11 +258,13 @@ def candidate_from_event(event: dict[str, Any], seq: int) -> Candidate | None:
         stage=event.get("stage"),
         score=float(score) if isinstance(score, int | float) else None,
         cost=float(event.get("cost") or 0.0),
+        tokens=_total(event.get("tokens")),
         inserted=bool(event.get("inserted", False)),
     )
 
 
-def _seq_of(cid: str, default: int) -> int:
-    """Ids are ``c`` + zero-padded seq (codeevo.candidate.candidate_id)."""
-    digits = cid[1:]
-    return int(digits) if cid.startswith("c") and digits.isdigit() else default
+def _total(tokens: object) -> int:
+    """A candidate's tokens ({"input": n, "output": m}) as one count."""
+    if isinstance(tokens, dict):
+        return sum(int(v) for v in tokens.values() if isinstance(v, int | float))
+    return int(tokens) if isinstance(tokens, int | float) else 0

@@ -65,8 +65,13 @@ class RunSource:
         return self._store
 
     def load(self) -> LoadedRun:
-        """Read every recorded candidate and every event so far (blocking: call from a worker)."""
-        index = RunIndex.build(self.store.candidates())
+        """Index every recorded candidate and read the log's tail (blocking: call from a
+        worker). Only light fields are read; programs and files wait until a candidate opens."""
+        records = getattr(self.store, "records", None)
+        if records is not None:  # the git store's fast path: commit bodies, no validation
+            index = RunIndex.from_records(records())
+        else:
+            index = RunIndex.build(self.store.candidates())
         events = self._tail()
         features: list[FeatureConfig] = []
         problem = Path(str(self.run.meta().get("problem", ""))).name
@@ -111,20 +116,10 @@ class RunSource:
         """Events appended since the last load/poll (complete lines only)."""
         return self.follower.poll()
 
-    def recorded_since(self, known: int) -> list[Candidate]:
-        """Candidates recorded after the first `known` (for refs that arrived without events)."""
-        out: list[Candidate] = []
-        for i, cand in enumerate(self.store.candidates()):
-            if i >= known:
-                out.append(cand)
-        return out
-
-    def detail(
-        self, cid: str, known: Candidate | None = None, light: bool = False
-    ) -> CandidateDetail:
-        """Program, extra files and parents' programs of one candidate (blocking). A `light`
-        known record (from an event) is replaced by the full one from the store."""
-        cand = known if known is not None and not light else self.full_candidate(cid) or known
+    def detail(self, cid: str) -> CandidateDetail:
+        """The full record, program, extra files and parents' programs of one candidate
+        (blocking)."""
+        cand = self.full_candidate(cid)
         if cand is None:
             raise KeyError(cid)
         program = self.store.program(cid)
@@ -138,8 +133,8 @@ class RunSource:
         return CandidateDetail(cand, program, files, parents)
 
     def full_candidate(self, cid: str) -> Candidate | None:
-        """The full record (metrics, features, timings): the store's ``candidate(id)`` when it
-        has one, else a scan of its candidates (one `for-each-ref`; fine for a single open)."""
+        """The full record (metrics, features, timings): the store's ``candidate(id)`` (one
+        commit read) when it has one, else a scan of its candidates."""
         getter = getattr(self.store, "candidate", None)
         try:
             if getter is not None:

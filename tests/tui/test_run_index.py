@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codeevo.candidate import Candidate, Status
-from codeevo.tui.run_index import RunIndex, candidate_from_event
+from codeevo.tui.run_index import CandidateRow, RunIndex, candidate_from_event
 
 
 def _c(seq: int, parents: list[str], score: float | None, **kw: object) -> Candidate:
@@ -52,17 +52,33 @@ def test_grid_keeps_the_best_inserted_per_cell() -> None:
 
 def test_readding_an_id_updates_instead_of_duplicating() -> None:
     idx = RunIndex()
-    assert idx.add(_c(0, [], 1.0), light=True)
-    assert not idx.add(_c(0, [], 5.0))
-    assert len(idx) == 1 and idx.top(5)[0].score == 5.0
-    assert "c000000" not in idx.light
+    assert idx.add(CandidateRow.from_candidate(_c(0, [], 1.0)))
+    assert not idx.add(CandidateRow.from_candidate(_c(0, [], 5.0)))
+    assert len(idx) == 1 and idx.top(5)[0].score == 5.0 and idx.scored == 1
+
+
+def test_rows_from_records_match_rows_from_validated_candidates() -> None:
+    cands = [_c(0, [], 1.0, model="m", cost=0.5, tokens={"input": 3, "output": 4},
+                island=1, cell=[2, 3], inserted=True),
+             _c(1, ["c000000"], None, stage="validate")]
+    fast = RunIndex.from_records((c.model_dump(mode="json"), "sha") for c in cands)
+    slow = RunIndex.build(cands)
+    assert fast.candidates == slow.candidates
+    row = fast.candidates["c000000"]
+    assert (row.status, row.tokens, row.cost, row.cell) == (Status.OK, 7, 0.5, [2, 3])
+    assert fast.candidates["c000001"].status == Status.FAILED
+    assert fast.grids == slow.grids == {1: {(2, 3): fast.grids[1][(2, 3)]}}
 
 
 def test_candidate_from_event_reads_the_engine_fields() -> None:
-    ev = {"t": 1.0, "kind": "evaluated", "id": "c000012", "parents": ["c000003"],
+    ev = {"t": 1.0, "kind": "evaluated", "id": "x-12", "seq": 12, "parents": ["c000003"],
           "operator": "diff", "model": "m", "island": 2, "status": "failed",
-          "stage": "validity", "score": None, "cell": None, "inserted": False}
+          "stage": "validity", "score": None, "cell": None, "inserted": False,
+          "cost": 0.002, "tokens": {"input": 100, "output": 20}}
     cand = candidate_from_event(ev, 0)
     assert cand is not None
     assert (cand.seq, cand.status, cand.stage, cand.island) == (12, Status.FAILED, "validity", 2)
+    assert (cand.cost, cand.tokens) == (0.002, 120)
+    old = candidate_from_event({"kind": "evaluated", "id": "c000007"}, 41)
+    assert old is not None and old.seq == 41  # a log from before events carried seq
     assert candidate_from_event({"kind": "evaluated"}, 0) is None

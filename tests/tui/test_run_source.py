@@ -29,7 +29,8 @@ def test_load_reads_the_tail_and_poll_continues_after_a_torn_line(
     polled = src.poll()
     assert [e["kind"] for e in polled] == ["warning", "stopped"]
     assert polled[0]["message"] == "half written"
-    detail = src.detail("c000003", loaded.index.get("c000003"))
+    detail = src.detail("c000003")
     assert "def solve" in detail.program and set(detail.parent_programs) == {"c000000", "c000002"}
+    assert detail.candidate.timings and detail.candidate.features  # the full record
     assert "artifacts/stdout.txt" in detail.files
     src.close()

@@ -206,7 +206,11 @@ async def test_lineage_filters_second_parents_and_failure_groups(
         tree.set_filter(LineageFilter(status="failed"))
         await pilot.pause()
         seed = dash.index.roots[0]
-        shown = [c.data.cid for c in tree.nodes_by_id[seed].children
+        tree.reveal(seed)
+        await pilot.pause()
+        seed_node = tree.nodes_by_id[seed]
+        tree.populate(seed_node)
+        shown = [c.data.cid for c in seed_node.children
                  if c.data is not None and c.data.kind == "cand"]
         for cid in shown:
             cand = dash.index.candidates[cid]

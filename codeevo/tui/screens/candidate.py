@@ -30,7 +30,7 @@ from textual.widgets.option_list import Option
 
 from codeevo.candidate import Candidate
 from codeevo.tui import format as fmt
-from codeevo.tui.run_index import RunIndex
+from codeevo.tui.run_index import CandidateRow, RunIndex
 from codeevo.tui.run_source import CandidateDetail, RunSource
 from codeevo.tui.widgets.diff_view import DiffView
 
@@ -67,7 +67,8 @@ class CandidateScreen(Screen[None]):
         self.sub_title = cid
 
     @property
-    def candidate(self) -> Candidate:
+    def candidate(self) -> Candidate | CandidateRow:
+        """The full record once loaded; the index's light row until then."""
         if self.detail is not None:
             return self.detail.candidate
         return self.index.candidates[self.cid]
@@ -101,7 +102,9 @@ class CandidateScreen(Screen[None]):
         text.append(fmt.outcome(cand), style=fmt.STATUS_STYLE.get(cand.status, ""))
         rank = self.index.rank_of(cand.id)
         if rank is not None:
-            text.append(f"  rank {rank}/{len(self.index._ranked)}", style="dim")
+            text.append(f"  rank {rank}/{self.index.scored}", style="dim")
+        if cand.cost or cand.tokens:
+            text.append(f"  {fmt.money(cand.cost)} {fmt.count(cand.tokens)} tok", style="dim")
         if cand.parents:
             text.append(f"  parents {', '.join(cand.parents)}", style="dim")
         return text
@@ -127,8 +130,7 @@ class CandidateScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="candidate-load")
     def _load(self) -> None:
-        known = self.index.get(self.cid)
-        detail = self.source.detail(self.cid, known, light=self.cid in self.index.light)
+        detail = self.source.detail(self.cid)
         self.app.call_from_thread(self._show, detail)
 
     def _show(self, detail: CandidateDetail) -> None:

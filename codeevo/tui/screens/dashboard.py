@@ -155,7 +155,7 @@ class DashboardScreen(Screen[None]):
             if kind == "evaluated":
                 cand = candidate_from_event(event, len(self.index))
                 if cand is not None:
-                    self.index.add(cand, light=True)
+                    self.index.add(cand)
                     islands.add(cand.island)
             elif kind == "migrated" and event.get("accepted", True):
                 dest = event.get("dest")

@@ -90,9 +90,7 @@ class LineageScreen(Screen[None]):
 
             self.app.push_screen(CandidateScreen(self.source, self.index, ref.cid))
         else:
-            tree = self.query_one(LineageTree)
-            tree.populate(event.node)
-            event.node.expand()
+            self.query_one(LineageTree).open_node(event.node)
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeRef]) -> None:
         ref = event.node.data

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from codeevo.candidate import Candidate
 from codeevo.tui import format as fmt
+from codeevo.tui.run_index import CandidateRow
 
 TOP_N = 25
 
@@ -25,7 +25,7 @@ class Leaderboard(DataTable[str | Text]):
     def on_mount(self) -> None:
         self.add_columns("#", "id", "score", "isl", "op", "model")
 
-    def show(self, top: list[Candidate]) -> bool:
+    def show(self, top: list[CandidateRow]) -> bool:
         """Show `top` (best first); return whether anything had to be redrawn."""
         wanted = [(c.id, c.score) for c in top]
         if wanted == self._shown:
