@@ -5,7 +5,9 @@
 Builds a recorded run of N candidates (default 10,000) through the real git lineage store (the
 fixture generator of tests/tui, so it takes a while the first time; a WORKDIR is reused), then
 drives the real app headless and prints:
-  open      from app start to a loaded dashboard (store read, index, first draw)
+  open      from app start to the dashboard drawn with its index (store read, index, draw),
+            wall and CPU time (a loaded machine stretches wall time), and when the header and
+            feed (from the event log's tail) were up
   lineage   from pressing `l` to the tree shown
   reveal    `b` (jump to best: reveal + ancestry highlight) and revealing the deepest candidate,
             with their depth in generations and the tree nodes built so far
@@ -16,6 +18,7 @@ drives the real app headless and prints:
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -28,6 +31,12 @@ from codeevo.tui.screens.dashboard import DashboardScreen  # noqa: E402
 from codeevo.tui.screens.lineage import LineageScreen  # noqa: E402
 from codeevo.tui.widgets.lineage_tree import LineageTree  # noqa: E402
 from tests.tui.fixtures.recorded_run import make_workspace  # noqa: E402
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all threads) and its finished children (git)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 def build(root: Path, n: int) -> Path:
@@ -43,13 +52,19 @@ def build(root: Path, n: int) -> Path:
 
 async def measure(root: Path, run: Path, n: int) -> None:
     app = CodeevoApp(run, runs_root=root / "runs", problem_roots=[root / "problems"])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     async with app.run_test(size=(160, 50)) as pilot:
+        t_shown = None
         while not (isinstance(app.screen, DashboardScreen) and app.screen.loaded):
+            if t_shown is None and isinstance(app.screen, DashboardScreen) and app.screen.shown:
+                t_shown = time.perf_counter() - t0
             await pilot.pause(0.01)
         dash = app.screen
-        t_open = time.perf_counter() - t0
-        print(f"open      {t_open:.2f} s  ({len(dash.index)} candidates)")
+        await pilot.pause()
+        t_open, c_open = time.perf_counter() - t0, _cpu() - c0
+        print(f"open      {t_open:.2f} s wall, {c_open:.2f} s CPU (this process + git) to the "
+              f"drawn dashboard ({len(dash.index)} candidates); header and feed after "
+              f"{t_shown or t_open:.2f} s")
 
         t1 = time.perf_counter()
         await pilot.press("l")

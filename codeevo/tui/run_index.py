@@ -16,6 +16,7 @@ from typing import Any
 
 from codeevo.candidate import Candidate, Status
 
+_STATUS = {s.value: s for s in Status}
 # A leaderboard entry sorts best first, then by recording order.
 _RankKey = tuple[float, int, str]
 
@@ -45,19 +46,17 @@ class CandidateRow:
     @classmethod
     def from_record(cls, rec: dict[str, Any]) -> CandidateRow:
         """From candidate.json as a dict (the store's ``records()``), trusted as written."""
-        try:
-            status = Status(rec.get("status", "ok"))
-        except ValueError:
-            status = Status.CRASHED
-        score = rec.get("score")
-        return cls(
-            id=str(rec["id"]), seq=int(rec.get("seq", 0)), parents=list(rec.get("parents") or ()),
-            operator=str(rec.get("operator") or "?"), model=rec.get("model"),
-            island=int(rec.get("island") or 0), cell=rec.get("cell"), status=status,
-            stage=rec.get("stage"), score=float(score) if score is not None else None,
-            cost=float(rec.get("cost") or 0.0), tokens=_total(rec.get("tokens")),
-            inserted=bool(rec.get("inserted", False)),
-        )
+        try:  # the store writes every field: subscripts are the fast path of a 10k-run open
+            status = _STATUS.get(rec["status"], Status.CRASHED)
+            score = rec["score"]
+            return cls(
+                rec["id"], rec["seq"], rec["parents"], rec["operator"], rec["model"],
+                rec["island"], rec["cell"], status, rec["stage"],
+                None if score is None else float(score), rec["cost"], _total(rec["tokens"]),
+                rec["inserted"],
+            )
+        except KeyError:  # written by another version: take what is there
+            return cls.from_candidate(Candidate.model_validate(rec))
 
     @classmethod
     def from_candidate(cls, cand: Candidate) -> CandidateRow:

@@ -23,7 +23,7 @@ from codeevo.problem import load_problem
 from codeevo.runs import RunDir
 from codeevo.tui.run_index import RunIndex
 
-TAIL_BYTES = 1 << 20  # how much of events.jsonl is read when a run is opened
+TAIL_BYTES = 1 << 19  # how much of events.jsonl is read when a run is opened
 FEED_KEEP = 300  # events of the past kept for the feed when a run is opened
 
 
@@ -38,13 +38,19 @@ class CandidateDetail:
 
 
 @dataclass
-class LoadedRun:
-    """The result of opening a run: index, past events (for the state and the feed), dims."""
+class RunHead:
+    """What the dashboard's first screen needs: past events (state and feed) and the problem."""
 
-    index: RunIndex
     events: list[dict[str, Any]]
     features: list[FeatureConfig]
     problem: str
+
+
+@dataclass
+class LoadedRun(RunHead):
+    """A run opened in one go: its head plus the candidate index."""
+
+    index: RunIndex = field(default_factory=RunIndex)
 
 
 class RunSource:
@@ -65,13 +71,12 @@ class RunSource:
         return self._store
 
     def load(self) -> LoadedRun:
-        """Index every recorded candidate and read the log's tail (blocking: call from a
-        worker). Only light fields are read; programs and files wait until a candidate opens."""
-        records = getattr(self.store, "records", None)
-        if records is not None:  # the git store's fast path: commit bodies, no validation
-            index = RunIndex.from_records(records())
-        else:
-            index = RunIndex.build(self.store.candidates())
+        """Head and index in one call (blocking: call from a worker)."""
+        head = self.load_head()
+        return LoadedRun(head.events, head.features, head.problem, self.load_index())
+
+    def load_head(self) -> RunHead:
+        """The log's tail and the problem's feature dimensions: cheap at any run size."""
         events = self._tail()
         features: list[FeatureConfig] = []
         problem = Path(str(self.run.meta().get("problem", ""))).name
@@ -81,7 +86,15 @@ class RunSource:
             problem = prob.name
         except CodeevoError:
             pass  # the heatmap falls back to the cells it has seen
-        return LoadedRun(index, events, features, problem)
+        return RunHead(events, features, problem)
+
+    def load_index(self) -> RunIndex:
+        """Index every recorded candidate (blocking). Only light fields are read; programs,
+        files and full records wait until a candidate is opened."""
+        records = getattr(self.store, "records", None)
+        if records is not None:  # the git store's fast path: commit bodies, no validation
+            return RunIndex.from_records(records())
+        return RunIndex.build(self.store.candidates())
 
     def _tail(self) -> list[dict[str, Any]]:
         """The events in the log's last TAIL_BYTES: enough for the header (the latest progress,

@@ -23,10 +23,10 @@ from codeevo.config import FeatureConfig
 from codeevo.tui import format as fmt
 from codeevo.tui.live_run import LiveRun
 from codeevo.tui.run_index import RunIndex, candidate_from_event
-from codeevo.tui.run_source import LoadedRun, RunSource, recent
+from codeevo.tui.run_source import RunHead, RunSource, recent
 from codeevo.tui.run_state import RunState
 from codeevo.tui.widgets.event_feed import EventFeed
-from codeevo.tui.widgets.heatmap import IslandHeatmap
+from codeevo.tui.widgets.heatmap import IslandHeatmap, axis_pairs
 from codeevo.tui.widgets.leaderboard import TOP_N, Leaderboard
 from codeevo.tui.widgets.run_header import RunHeader
 
@@ -50,6 +50,7 @@ class DashboardScreen(Screen[None]):
         Binding("b", "open_best", "Best"),
         Binding("l", "lineage", "Lineage"),
         Binding("o", "open_selected", "Open"),
+        Binding("x", "next_axes", "Map axes"),
         Binding("escape", "back", "Back"),
     ]
 
@@ -70,7 +71,10 @@ class DashboardScreen(Screen[None]):
         self.state = RunState()
         self.index = RunIndex()
         self.features: list[FeatureConfig] = []
-        self.loaded = False
+        self.dims: tuple[int, int] = (0, 1)  # the feature dimensions the maps show
+        self._last_scale: tuple[float, float] | None = None  # None: redraw every map
+        self.shown = False  # header and feed drawn from the log's tail
+        self.loaded = False  # candidates indexed: leaderboard and maps drawn
         self.batches = 0  # batches of events applied (tests and the benchmark watch it)
         self.sub_title = run_path.name
 
@@ -99,23 +103,34 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="dashboard-load")
     def _load(self) -> None:
+        """The log's tail first (header and feed show at once), then the candidate index
+        (leaderboard and maps): the index of a big run is what takes time."""
         source = RunSource(self.run_path, store=self.codeevo.store_for(self.run_path))
-        loaded = source.load()
-        self.app.call_from_thread(self._loaded, source, loaded)
+        head = source.load_head()
+        self.app.call_from_thread(self._head_loaded, source, head)
+        index = source.load_index()
+        self.app.call_from_thread(self._index_loaded, index)
 
-    def _loaded(self, source: RunSource, loaded: LoadedRun) -> None:
+    def _head_loaded(self, source: RunSource, head: RunHead) -> None:
         self.source = source
-        self.index = loaded.index
-        self.features = loaded.features
-        self.title = f"codeevo — {loaded.problem}"
-        for event in loaded.events:
+        self.features = head.features
+        self.title = f"codeevo — {head.problem}"
+        for event in head.events:
             self.state.apply(event)
         if self.state.status in ("loading", "running") and self.live is None:
-            self.state.status = "running" if loaded.events else "idle"
-        self.query_one("#feed", EventFeed).add(recent(loaded.events))
+            self.state.status = "running" if head.events else "idle"
+        self.query_one("#feed", EventFeed).add(recent(head.events))
+        self._show_header()
+        self.shown = True
+        self.query_one("#cell", Static).update("indexing the candidates …")
+
+    def _index_loaded(self, index: RunIndex) -> None:
+        self.index = index
         self.loaded = True
         self._refresh(set(self.index.islands()) or {0})
-        self.query_one("#cell", Static).update("tab to a map, arrows pick a cell, enter opens")
+        self.query_one("#cell", Static).update(
+            "tab to a map, arrows pick a cell, enter opens; x: other map axes"
+            if len(self.features) > 2 else "tab to a map, arrows pick a cell, enter opens")
         if self.live is not None:
             self.live.notify = self._wake
             self.live.go()
@@ -177,15 +192,15 @@ class DashboardScreen(Screen[None]):
         maps = self.query_one("#maps", HorizontalScroll)
         known = {m.island: m for m in maps.query(IslandHeatmap)}
         scale = self._scale()
-        rescale = scale != getattr(self, "_last_scale", None)
+        rescale = scale != self._last_scale
         self._last_scale = scale
         for island in sorted(set(islands) | (set(known) if rescale else set())):
             heat = known.get(island)
             if heat is None:
-                heat = IslandHeatmap(island, self.features, id=f"island-{island}")
+                heat = IslandHeatmap(island, self.features, self.dims, id=f"island-{island}")
                 maps.mount(heat, before=self._insert_pos(known, island))
                 known[island] = heat
-            heat.set_cells(self.index.grids.get(island, {}), scale)
+            heat.set_cells(self.index.grids.get(island, {}), scale, self.dims)
 
     @staticmethod
     def _insert_pos(known: dict[int, IslandHeatmap], island: int) -> IslandHeatmap | None:
@@ -205,9 +220,9 @@ class DashboardScreen(Screen[None]):
 
     def on_island_heatmap_cell_selected(self, event: IslandHeatmap.CellSelected) -> None:
         text = Text(f"island {event.island} cell {event.cell}: ")
-        names = [f.name for f in self.features[:2]]
+        names = self._axis_names()
         if names:
-            text.append(f"({' × '.join(names)}) ", style="dim")
+            text.append(f"({names}) ", style="dim")
         if event.elite is None:
             text.append("empty", style="dim")
         else:
@@ -243,13 +258,31 @@ class DashboardScreen(Screen[None]):
         else:
             self.open_candidate(best.id)
 
+    def _axis_names(self) -> str:
+        names = [self.features[d].name for d in self.dims if d < len(self.features)]
+        return " × ".join(names)
+
+    def action_next_axes(self) -> None:
+        """Show the next pair of feature dimensions on every map (problems with 3+ dims)."""
+        pairs = axis_pairs(len(self.features))
+        if len(pairs) < 2:
+            self.notify("this problem's maps have no other axes to show")
+            return
+        self.dims = pairs[(pairs.index(self.dims) + 1) % len(pairs)
+                          if self.dims in pairs else 0]
+        self._last_scale = None  # redraw every map
+        self._refresh(set())
+        self.query_one("#cell", Static).update(
+            Text(f"map axes: {self._axis_names()} (the best elite over the other dimensions)"))
+
     def action_open_selected(self) -> None:
         cid = self.query_one("#leaderboard", Leaderboard).selected_id()
         if cid is not None:
             self.open_candidate(cid)
 
     def action_lineage(self) -> None:
-        if self.source is None:
+        if self.source is None or not self.loaded:
+            self.notify("still indexing the candidates", severity="warning")
             return
         from codeevo.tui.screens.lineage import LineageScreen
 

@@ -25,10 +25,19 @@ def colour_of(score: float, low: float, high: float) -> str:
     return PALETTE[min(len(PALETTE) - 1, max(0, int(frac * len(PALETTE))))]
 
 
-class IslandHeatmap(Widget, can_focus=True):
-    """Rows are the second feature's bins (top = highest), columns the first feature's bins.
+def axis_pairs(n: int) -> list[tuple[int, int]]:
+    """The pairs of feature dimensions a map can show, in cycling order: (0, 1), (0, 2), ...,
+    (1, 2), ...; one dimension gives a single row, none a single cell."""
+    if n < 2:
+        return [(0, 1)]
+    return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
-    More than two features are projected onto the first two (the best elite wins a cell).
+
+class IslandHeatmap(Widget, can_focus=True):
+    """Columns are the bins of feature `dims[0]`, rows those of `dims[1]` (top = highest).
+
+    With more than two features the grid is projected onto the two shown: a cell shows the best
+    elite over the bins of the dimensions left out. The dashboard cycles `dims` (key `x`).
     """
 
     DEFAULT_CSS = """
@@ -61,24 +70,39 @@ class IslandHeatmap(Widget, can_focus=True):
             self.elite = elite
 
     def __init__(
-        self, island: int, features: list[FeatureConfig], *, id: str | None = None
+        self, island: int, features: list[FeatureConfig], dims: tuple[int, int] = (0, 1),
+        *, id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.island = island
-        self.bins_x = features[0].bins if features else 1
-        self.bins_y = features[1].bins if len(features) > 1 else 1
+        self.features = features
+        self.dims = dims
+        self.bins_x, self.bins_y = self._bins(dims)
         self.cells: dict[tuple[int, int], Elite] = {}
         self.scale = (0.0, 1.0)
         self.border_title = f"island {island}"
 
+    def _bins(self, dims: tuple[int, int]) -> tuple[int, int]:
+        fs = self.features
+        return (fs[dims[0]].bins if dims[0] < len(fs) else 1,
+                fs[dims[1]].bins if dims[1] < len(fs) else 1)
+
     def set_cells(
-        self, grid: dict[tuple[int, ...], Elite], scale: tuple[float, float]
+        self, grid: dict[tuple[int, ...], Elite], scale: tuple[float, float],
+        dims: tuple[int, int] | None = None,
     ) -> None:
-        """Replace the shown elites (projected onto 2-D) and the colour scale, then redraw."""
+        """Replace the shown elites (projected onto `dims`, default: the ones shown) and the
+        colour scale, then redraw."""
+        if dims is not None and dims != self.dims:
+            self.dims = dims
+            self.bins_x, self.bins_y = self._bins(dims)
+            self.cursor = (min(self.cursor[0], self.bins_x - 1),
+                           min(self.cursor[1], self.bins_y - 1))
+        dx, dy = self.dims
         cells: dict[tuple[int, int], Elite] = {}
         for key, elite in grid.items():
-            x = key[0] if len(key) > 0 else 0
-            y = key[1] if len(key) > 1 else 0
+            x = key[dx] if len(key) > dx else 0
+            y = key[dy] if len(key) > dy else 0
             self.bins_x = max(self.bins_x, x + 1)
             self.bins_y = max(self.bins_y, y + 1)
             cur = cells.get((x, y))
