@@ -35,7 +35,9 @@ def prepare_assets(problem: Problem, evaluator_config: dict[str, Any] | None = N
     if spec is None or spec.loader is None:
         raise ConfigError(f"{hook}: cannot be imported")
     module = importlib.util.module_from_spec(spec)
-    # The hook may import helpers that sit beside it.
+    # The hook may import helpers that sit beside it (e.g. `zoo`, `tasks`): they load under
+    # their plain names for the call only, then leave sys.modules so no other code sees them.
+    before = set(sys.modules)
     sys.path.insert(0, str(problem.evaluator_dir))
     try:
         sys.modules[name] = module
@@ -45,13 +47,17 @@ def prepare_assets(problem: Problem, evaluator_config: dict[str, Any] | None = N
             raise ConfigError(f"{hook}: defines no prepare(config, cache_dir) function")
         config = problem.config.evaluator.config if evaluator_config is None else evaluator_config
         root = cache_root() / "assets"
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
         out = prepare(dict(config), root)
     finally:
         try:
             sys.path.remove(str(problem.evaluator_dir))
         except ValueError:
             pass
+        for added in set(sys.modules) - before:
+            origin = getattr(sys.modules[added], "__file__", None) or ""
+            if added == name or origin.startswith(str(problem.evaluator_dir)):
+                del sys.modules[added]
     if out is None:
         return None
     path = Path(out)

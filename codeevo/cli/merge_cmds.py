@@ -53,7 +53,7 @@ def _params(items: list[str]) -> dict[str, str]:
 def method_program(method: Path) -> tuple[str, float | None, str]:
     """(program text, calibrated λ or None, description) for a run dir or a program file."""
     if method.is_dir():
-        from codeevo.cli.run_cmds import best_record
+        from codeevo.results import best_record
 
         best, program, _ = best_record(method)
         scale = best.metrics.get("scale")

@@ -141,31 +141,9 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
 # ---------------------------------------------------------------- best
 
 
-def best_record(run_dir: Path) -> tuple[Any, str, dict[str, Any]]:
-    """(best candidate, its program, run totals) read from the lineage alone."""
-    from codeevo.candidate import Status
-    from codeevo.lineage.store import GitLineageStore
-    from codeevo.runs import RunDir
-    from codeevo.stats import RunStats
-
-    run = RunDir.open(run_dir)
-    store = GitLineageStore.open(run.lineage_path)
-    try:
-        cands = list(store.candidates())
-        stats = RunStats.from_candidates(cands)
-        ok = [c for c in cands if c.status == Status.OK and c.score is not None]
-        if not ok:
-            raise RunDirError(f"{run_dir}: no successfully evaluated candidate yet")
-        best = max(ok, key=lambda c: (c.score, -c.seq))
-        program = store.program(best.id)
-    finally:
-        store.close()
-    totals = {"candidates": stats.candidates, "evaluations": stats.evaluations,
-              "tokens": stats.tokens, "cost": round(stats.cost, 6), **stats.totals()}
-    return best, program, totals
-
-
 def cmd_best(args: argparse.Namespace) -> int:
+    from codeevo.results import best_record
+
     best, program, totals = best_record(args.run_dir)
     if args.json:
         print(json.dumps({

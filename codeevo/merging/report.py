@@ -71,7 +71,7 @@ def markdown_table(rows: list[ReportRow], splits: tuple[str, ...]) -> str:
 
 def run_report(run_dir: Path, *, heldout: bool, sandbox: str | None = None) -> list[ReportRow]:
     """Rows for every baseline of the run's problem and the run's best program."""
-    from codeevo.cli.run_cmds import best_record
+    from codeevo.results import best_record
     from codeevo.problem import load_problem
     from codeevo.runs import RunDir
 
