@@ -15,6 +15,7 @@ from codeevo.tui.app import CodeevoApp
 from codeevo.tui.screens.candidate import CandidateScreen
 from codeevo.tui.screens.dashboard import DashboardScreen
 from codeevo.tui.screens.home import HomeScreen
+from codeevo.tui.widgets.event_feed import EventFeed
 from tests.tui.conftest import SIZE
 from tests.tui.helpers import wait_for
 
@@ -32,6 +33,8 @@ async def _dashboard_ready(pilot: Pilot[None]) -> None:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen)
                    and pilot.app.screen.loaded)
     await pilot.pause(0.1)
+    feed = pilot.app.screen.query_one("#feed", EventFeed)
+    await wait_for(pilot, lambda: feed.scroll_offset.y == feed.max_scroll_y > 0)
 
 
 def test_home(snap_compare: Callable[..., bool], make_app: AppFactory) -> None:

@@ -128,6 +128,9 @@ class DashboardScreen(Screen[None]):
         self.index = index
         self.loaded = True
         self._refresh(set(self.index.islands()) or {0})
+        # The maps just took room from the feed: keep its newest line in view.
+        feed = self.query_one("#feed", EventFeed)
+        self.call_after_refresh(feed.scroll_end, animate=False, x_axis=False)
         self.query_one("#cell", Static).update(
             "tab to a map, arrows pick a cell, enter opens; x: other map axes"
             if len(self.features) > 2 else "tab to a map, arrows pick a cell, enter opens")
@@ -238,8 +241,10 @@ class DashboardScreen(Screen[None]):
         self.open_candidate(event.elite.id)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value is not None:
-            self.open_candidate(str(event.row_key.value))
+        board = self.query_one("#leaderboard", Leaderboard)
+        cid = board.id_at(event.row_key.value) if event.data_table is board else None
+        if cid is not None:
+            self.open_candidate(cid)
 
     def open_candidate(self, cid: str) -> None:
         if self.source is None or cid not in self.index:

@@ -63,9 +63,13 @@ class EventFeed(RichLog):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, max_lines=500, wrap=False, markup=False, auto_scroll=True)
+        self.keep = 500  # lines of one batch worth writing (the rest would drop off at once)
         self.t0: float | None = None
 
     def add(self, events: list[dict[str, Any]]) -> None:
+        """Append a batch's lines in one write (one measure and render per batch, not per
+        event: the feed was the costliest part of applying live events)."""
+        lines: list[Text] = []
         for event in events:
             t = event.get("t")
             if self.t0 is None and isinstance(t, int | float):
@@ -76,4 +80,6 @@ class EventFeed(RichLog):
             stamp = "--:--"
             if isinstance(t, int | float) and self.t0 is not None:
                 stamp = fmt.elapsed(float(t) - self.t0)
-            self.write(Text(f"{stamp} ", style="dim") + body)
+            lines.append(Text(f"{stamp} ", style="dim") + body)
+        if lines:
+            self.write(Text("\n").join(lines[-self.keep:]))

@@ -93,6 +93,7 @@ class IslandHeatmap(Widget, can_focus=True):
     ) -> None:
         """Replace the shown elites (projected onto `dims`, default: the ones shown) and the
         colour scale, then redraw."""
+        size = (self.bins_x, self.bins_y)
         if dims is not None and dims != self.dims:
             self.dims = dims
             self.bins_x, self.bins_y = self._bins(dims)
@@ -112,7 +113,8 @@ class IslandHeatmap(Widget, can_focus=True):
         self.scale = scale
         filled = len(cells)
         self.border_subtitle = f"{filled}/{self.bins_x * self.bins_y}"
-        self.refresh(layout=True)
+        # A new size needs a layout pass; new colours only a repaint.
+        self.refresh(layout=(self.bins_x, self.bins_y) != size)
 
     def selected(self) -> Elite | None:
         return self.cells.get(self.cursor)
