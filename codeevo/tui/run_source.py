@@ -8,7 +8,6 @@ the UI thread folds the events into a :class:`RunState` and a :class:`RunIndex`.
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 from codeevo.candidate import Candidate
 from codeevo.config import FeatureConfig
 from codeevo.errors import CodeevoError
-from codeevo.events import EventFollower
+from codeevo.events import EventFollower, decode_lines
 from codeevo.lineage.base import LineageStore
 from codeevo.problem import load_problem
 from codeevo.runs import RunDir
@@ -115,15 +114,7 @@ class RunSource:
             start = size - len(chunk)
         end = chunk.rfind(b"\n") + 1  # a torn last line is left for the follower
         self.follower.offset = start + end
-        out: list[dict[str, Any]] = []
-        for line in chunk[:end].splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                out.append(event)
-        return out
+        return decode_lines(chunk[:end].splitlines())
 
     def poll(self) -> list[dict[str, Any]]:
         """Events appended since the last load/poll (complete lines only)."""
