@@ -1,24 +1,43 @@
-"""Model-merging method: task arithmetic (Ilharco et al. 2023) with per-layer knobs.
+"""Model-merging method: task arithmetic (Ilharco et al. 2023), written as a parameterised family.
 
 merge_tensor(base, experts, name) is called once per weight tensor of the backbone; it returns
 the merged tensor (same shape). See prompt.md for the API, the metric and the known methods.
+With every knob at its identity value (as below) this is exactly task arithmetic,
+θ = θ0 + SCALE · Σ_t (θ_t − θ0); moving a knob away from it walks toward Iso-C
+(SPECTRUM_POWER → 0, ISO_BLEND → 1), TIES' sign election (SIGN_ELECT → 1) or layer-wise
+merging (LAYER_GROWTH, BIAS_SCALE).
 """
 
 import torch
 
 # EVOLVE-BLOCK-START
-SCALE = 0.3  # global λ on the summed task vectors
-LAYER_SCALES = [1.0, 1.0, 1.0, 1.0]  # extra factor per layer index (layers.<i>.*)
-BIAS_SCALE = 1.0  # extra factor for bias vectors
+SCALE = 0.3  # global λ on the merged task vector (the evaluator still picks a factor on a grid)
+SPECTRUM_POWER = 1.0  # matrices: singular values s -> s_max (s / s_max)^p; 1 keeps, 0 flattens
+ISO_BLEND = 0.0  # matrices: blend the shaped spectrum with a flat one at s_max (1 = Iso-C-like)
+SIGN_ELECT = 0.0  # blend of the plain sum (0) and TIES' sign-elected disjoint mean × K (1)
+LAYER_GROWTH = 1.0  # layer i's task vector is scaled by LAYER_GROWTH ** i
+BIAS_SCALE = 1.0  # extra factor for tensors that are not matrices (biases, norms)
 
 
 def merge_tensor(base: torch.Tensor, experts: list[torch.Tensor], name: str) -> torch.Tensor:
-    """θ = θ0 + λ · Σ_t (θ_t − θ0), with per-layer and bias factors."""
-    task_vectors = [e - base for e in experts]
-    delta = torch.stack(task_vectors).sum(0)
+    """θ0 + factor · Δ, with Δ the (sign-elected, spectrum-shaped) sum of the task vectors."""
+    taus = [(e - base).float() for e in experts]
+    total = sum(taus)
+    # Sign election (TIES): per entry, the mean of the task vectors whose sign agrees with the
+    # sum's, times K so that it keeps the plain sum's magnitude.
+    agree = [torch.relu(torch.sign(t) * torch.sign(total)) for t in taus]
+    disjoint = sum(t * a for t, a in zip(taus, agree)) / sum(agree).clamp(min=1) * len(taus)
+    delta = total + SIGN_ELECT * (disjoint - total)
     layer = int(name.split(".")[1]) if name.startswith("layers.") else 0
-    factor = SCALE * LAYER_SCALES[min(layer, len(LAYER_SCALES) - 1)]
-    if base.dim() == 1:
+    factor = SCALE * LAYER_GROWTH ** layer
+    if delta.dim() == 2:
+        # Spectrum shaping: Δ = U S Vᵀ -> U S' Vᵀ; SPECTRUM_POWER 1, ISO_BLEND 0 give Δ back.
+        u, s, vh = torch.linalg.svd(delta, full_matrices=False)
+        top = s.max().clamp(min=torch.finfo(s.dtype).tiny)
+        shaped = top * (s / top) ** abs(SPECTRUM_POWER)
+        shaped = shaped + ISO_BLEND * (top - shaped)
+        delta = (u * shaped) @ vh
+    else:
         factor *= BIAS_SCALE
-    return base + factor * delta
+    return base + (factor * delta).to(base.dtype)
 # EVOLVE-BLOCK-END
