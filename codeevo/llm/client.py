@@ -165,10 +165,12 @@ class LiteLLMClient:
         self._succeeded(reply)
         return reply
 
-    def _save(self, key: str | None, model: str, params: dict[str, Any], value: dict[str, Any]
-              ) -> None:
+    async def _save(self, key: str | None, model: str, params: dict[str, Any],
+                    value: dict[str, Any]) -> None:
+        # The file write leaves the event loop: other requests keep flowing meanwhile.
         if key is not None and self.store is not None and self.mode in ("record", "cache"):
-            self.store.put(key, {"model": model, "params": params, **value})
+            await asyncio.to_thread(self.store.put, key,
+                                    {"model": model, "params": params, **value})
 
     # -- network
     async def _call(self, model: ModelConfig, messages: list[Message], params: dict[str, Any],
@@ -192,7 +194,7 @@ class LiteLLMClient:
             latency = time.monotonic() - started
             reply = LLMReply(reply.text, model.name, reply.tokens_in, reply.tokens_out,
                              reply.cost, latency, retries)
-            self._save(key, model.name, params, {
+            await self._save(key, model.name, params, {
                 "ok": True, "text": reply.text, "tokens_in": reply.tokens_in,
                 "tokens_out": reply.tokens_out, "cost": reply.cost,
                 "latency": round(latency, 4), "retries": retries})
@@ -200,7 +202,7 @@ class LiteLLMClient:
             return reply
         latency = time.monotonic() - started
         reason = self._redact(reason)
-        self._save(key, model.name, params, {"ok": False, "error": reason, "retries": retries,
+        await self._save(key, model.name, params, {"ok": False, "error": reason, "retries": retries,
                                               "latency": round(latency, 4)})
         self._failed(model, reason, retries, latency)
         raise AssertionError("unreachable")  # _failed always raises
