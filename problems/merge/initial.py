@@ -4,7 +4,7 @@ merge_tensor(base, experts, name) is called once per weight tensor of the backbo
 the merged tensor (same shape). See prompt.md for the API, the metric and the known methods.
 With every knob at its identity value (as below) this is exactly task arithmetic,
 θ = θ0 + SCALE · Σ_t (θ_t − θ0); moving a knob away from it walks toward Iso-C
-(SPECTRUM_POWER → 0, ISO_BLEND → 1), TIES' sign election (SIGN_ELECT → 1) or layer-wise
+(SPECTRUM_POWER → 0, SPECTRUM_ROOTS up, ISO_BLEND → 1), TIES' sign election (SIGN_ELECT → 1) or layer-wise
 merging (LAYER_GROWTH, BIAS_SCALE).
 """
 
@@ -13,6 +13,7 @@ import torch
 # EVOLVE-BLOCK-START
 SCALE = 0.3  # global λ on the merged task vector (the evaluator still picks a factor on a grid)
 SPECTRUM_POWER = 1.0  # matrices: singular values s -> s_max (s / s_max)^p; 1 keeps, 0 flattens
+SPECTRUM_ROOTS = 0  # square-root the shaped spectrum this many times (exponent p / 2^n)
 ISO_BLEND = 0.0  # matrices: blend the shaped spectrum with a flat one at s_max (1 = Iso-C-like)
 SIGN_ELECT = 0.0  # blend of the plain sum (0) and TIES' sign-elected disjoint mean × K (1)
 LAYER_GROWTH = 1.0  # layer i's task vector is scaled by LAYER_GROWTH ** i
@@ -31,10 +32,10 @@ def merge_tensor(base: torch.Tensor, experts: list[torch.Tensor], name: str) -> 
     layer = int(name.split(".")[1]) if name.startswith("layers.") else 0
     factor = SCALE * LAYER_GROWTH ** layer
     if delta.dim() == 2:
-        # Spectrum shaping: Δ = U S Vᵀ -> U S' Vᵀ; SPECTRUM_POWER 1, ISO_BLEND 0 give Δ back.
+        # Spectrum shaping: Δ = U S Vᵀ -> U S' Vᵀ; the identity knobs above give Δ back.
         u, s, vh = torch.linalg.svd(delta, full_matrices=False)
         top = s.max().clamp(min=torch.finfo(s.dtype).tiny)
-        shaped = top * (s / top) ** abs(SPECTRUM_POWER)
+        shaped = top * (s / top) ** (abs(SPECTRUM_POWER) / 2 ** abs(SPECTRUM_ROOTS))
         shaped = shaped + ISO_BLEND * (top - shaped)
         delta = (u * shaped) @ vh
     else:
