@@ -16,11 +16,11 @@ if not callable(merge_model) and not callable(merge_tensor):
                     "merge_model(base, experts)")
 seconds = []
 for i in range(int(kwargs["zoos"])):  # noqa: F821
-    with np.load("zoo%d.npz" % i) as z:
+    with np.load(f"zoo{i}.npz") as z:
         names = [k[len("base/"):] for k in z.files if k.startswith("base/")]
         k_experts = len({k.split("/")[0] for k in z.files if k.startswith("expert")})
         base = {n: torch.from_numpy(z["base/" + n]).to(device) for n in names}
-        experts = [{n: torch.from_numpy(z["expert%d/%s" % (k, n)]).to(device) for n in names}
+        experts = [{n: torch.from_numpy(z[f"expert{k}/{n}"]).to(device) for n in names}
                    for k in range(k_experts)]
     t0 = time.perf_counter()
     with torch.no_grad():
@@ -30,12 +30,12 @@ for i in range(int(kwargs["zoos"])):  # noqa: F821
             merged = {n: merge_tensor(base[n], [e[n] for e in experts], n) for n in names}
     seconds.append(time.perf_counter() - t0)
     if not isinstance(merged, dict):
-        raise TypeError("merge returned {}, expected a dict of tensors".format(type(merged).__name__))
+        raise TypeError(f"merge returned {type(merged).__name__}, expected a dict of tensors")
     out = {}
     for n in names:
         t = merged.get(n)
         if not isinstance(t, torch.Tensor):
-            raise TypeError("merged tensor {!r} is {}, not a torch.Tensor".format(n, type(t).__name__))
+            raise TypeError(f"merged tensor {n!r} is {type(t).__name__}, not a torch.Tensor")
         out[n] = t.detach().to("cpu", torch.float32).numpy()
-    np.savez("merged_%d.npz" % i, **out)
+    np.savez(f"merged_{i}.npz", **out)
 emit({"seconds": seconds})  # noqa: F821

@@ -103,7 +103,8 @@ def fitness(ctx: Any) -> dict[str, Any]:
         problem = check_merged(zoo, merged)
         if problem:
             return _fail("failed", f"zoo {i} (seed {i}): {problem}", artifacts)
-        results.append(score_merged(zoo, {n: t.float() for n, t in merged.items()}, scales, experts))
+        merged = {n: t.float() for n, t in merged.items()}
+        results.append(score_merged(zoo, merged, scales, experts))
     norm = float(np.mean([r.normalized for r in results]))
     metrics = {
         "normalized_acc": norm,

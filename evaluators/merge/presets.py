@@ -64,10 +64,12 @@ def check_config(config: dict[str, Any]) -> None:
     """Raise ValueError naming the first unknown or malformed key."""
     unknown = set(config) - TOP_KEYS
     if unknown:
-        raise ValueError(f"evaluator.config: unknown keys {sorted(unknown)} (known: {sorted(TOP_KEYS)})")
+        raise ValueError(f"evaluator.config: unknown keys {sorted(unknown)} "
+                         f"(known: {sorted(TOP_KEYS)})")
     preset = config.get("preset", "default")
     if preset not in PRESETS:
-        raise ValueError(f"evaluator.config.preset: unknown preset {preset!r} (known: {sorted(PRESETS)})")
+        raise ValueError(f"evaluator.config.preset: unknown preset {preset!r} "
+                         f"(known: {sorted(PRESETS)})")
     split = config.get("split", "search")
     if split not in ("search", "heldout"):
         raise ValueError(f"evaluator.config.split: must be search or heldout, got {split!r}")

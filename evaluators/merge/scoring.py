@@ -109,7 +109,8 @@ def score_merged(
     best: tuple[float, float] | None = None
     for lam in scales:
         w = {n: zoo.base[n] + lam * (merged[n] - zoo.base[n]) for n in zoo.names}
-        val = float(np.mean([a / e for a, e in zip(accuracies(zoo, w, "val"), experts["val"], strict=False)]))
+        accs = accuracies(zoo, w, "val")
+        val = float(np.mean([a / e for a, e in zip(accs, experts["val"], strict=False)]))
         if best is None or val > best[1] + 1e-12:
             best = (lam, val)
     assert best is not None

@@ -1,8 +1,9 @@
 """Task definitions for the merge zoo: an input transform composed with a label map.
 
-A task spec is a string ``"<transform>[+<transform>...]:<labelmap>"``, e.g. ``"rot90+invert:parity"``
-or ``"perm7:mod3"``. Transforms act on digits' 8x8 images (values in [0, 1]); label maps act on
-the digit 0..9. New tasks need no code: compose the names below in ``problem.yaml``.
+A task spec is a string ``"<transform>[+<transform>...]:<labelmap>"``, e.g.
+``"rot90+invert:parity"`` or ``"perm7:mod3"``. Transforms act on digits' 8x8 images (values in
+[0, 1]); label maps act on the digit 0..9. New tasks need no code: compose the names below
+in ``problem.yaml``.
 
 Transforms: identity, rot90, rot180, rot270, fliph, flipv, transpose, invert, blur, shiftN/E/S/W
 (one pixel), quadswap, noise<pct> (fixed per-sample Gaussian noise, sigma pct/100), perm<seed>
@@ -122,7 +123,8 @@ def parse_task(spec: str) -> TaskSpec:
         raise ValueError(f"task {spec!r}: expected '<transform>[+<transform>]:<labelmap>'")
     left, labels = spec.split(":")
     if labels not in LABEL_MAPS:
-        raise ValueError(f"task {spec!r}: unknown label map {labels!r} (known: {', '.join(LABEL_MAPS)})")
+        known = ", ".join(LABEL_MAPS)
+        raise ValueError(f"task {spec!r}: unknown label map {labels!r} (known: {known})")
     transforms = tuple(t for t in left.split("+") if t)
     dummy = np.zeros((1, 8, 8), dtype=np.float32)
     for t in transforms:

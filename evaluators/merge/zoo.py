@@ -77,7 +77,8 @@ class Backbone(nn.Module):
     def __init__(self, width: int, depth: int) -> None:
         super().__init__()
         dims = [64] + [width] * depth
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=False))
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
