@@ -71,8 +71,8 @@ def markdown_table(rows: list[ReportRow], splits: tuple[str, ...]) -> str:
 
 def run_report(run_dir: Path, *, heldout: bool, sandbox: str | None = None) -> list[ReportRow]:
     """Rows for every baseline of the run's problem and the run's best program."""
-    from codeevo.results import best_record
     from codeevo.problem import load_problem
+    from codeevo.results import best_record
     from codeevo.runs import RunDir
 
     run = RunDir.open(run_dir)
