@@ -38,6 +38,9 @@ def register(sub: Any) -> None:
     p.add_argument("problem", type=Path)
     p.add_argument("--program", type=Path, help="program file (default: the seed)")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--evaluator-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one key of the problem's evaluator.config (YAML value), "
+                   "e.g. --evaluator-set split=heldout")
     add_run_options(p, budget=False)
     p.set_defaults(handler=cmd_eval)
 
@@ -174,6 +177,8 @@ def cmd_best(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    import yaml
+
     from codeevo.errors import ConfigError
     from codeevo.evaluate import evaluate_program
     from codeevo.problem import load_problem
@@ -187,7 +192,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
             program = args.program.read_text()
         except OSError as exc:
             raise ConfigError(f"{args.program}: cannot read: {exc.strerror}") from exc
-    result = asyncio.run(evaluate_program(problem, program, config))
+    ev_config = dict(problem.config.evaluator.config)
+    for item in args.evaluator_set:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--evaluator-set {item}: expected KEY=VALUE")
+        ev_config[key.strip()] = yaml.safe_load(raw)
+    result = asyncio.run(evaluate_program(problem, program, config, evaluator_config=ev_config))
     if args.json:
         print(json.dumps(result.model_dump(mode="json",
                                            include={"status", "score", "metrics", "features",

@@ -164,3 +164,13 @@ def test_sigint_stops_cleanly(tmp_path: Path) -> None:
     # no sandbox process of this run survives its driver
     alive = {pid for pid in below if Path(f"/proc/{pid}").exists()}
     assert not alive
+
+
+def test_eval_evaluator_override(tmp_path: Path) -> None:
+    ok = json.loads(codeevo("eval", str(CP), "--json", "--sandbox", "local").stdout)
+    r = codeevo("eval", str(CP), "--json", "--sandbox", "local", "--evaluator-set", "n=25")
+    assert ok["status"] == "ok" and ok["metrics"]["n_circles"] == 26
+    changed = json.loads(r.stdout)  # the seed packs 26 circles: asking for 25 must change things
+    assert changed != ok
+    bad = codeevo("eval", str(CP), "--evaluator-set", "oops")
+    assert bad.returncode == 2 and "expected KEY=VALUE" in bad.stderr
