@@ -78,9 +78,17 @@ async def test_dashboard_shows_the_recorded_run(make_app: AppFactory, run_dir: P
         maps[0].focus()
         await pilot.pause()
         elite_cells = sorted(maps[0].cells)
-        maps[0].cursor = elite_cells[0]
-        await pilot.pause(0.1)
-        assert maps[0].cells[elite_cells[0]].id in _text(dash.query_one("#cell", Static))
+        target = elite_cells[0]
+        other = next((c for c in elite_cells if c != target), (target[0] + 1, *target[1:]))
+        want = maps[0].cells[target].id
+        for _ in range(20):  # a move onto the cell (not a no-op assignment) updates the summary
+            maps[0].cursor = other
+            await pilot.pause(0.05)
+            maps[0].cursor = target
+            await pilot.pause(0.1)
+            if want in _text(dash.query_one("#cell", Static)):
+                break
+        assert want in _text(dash.query_one("#cell", Static))
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, CandidateScreen))
 
