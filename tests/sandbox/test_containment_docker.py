@@ -4,12 +4,6 @@ anything recorded, no process or container left, and a normal program still scor
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,31 +24,18 @@ from tests.sandbox.hostile import (
     Case,
     make_job,
 )
+from tests.sandbox.hostile.harness import (  # noqa: F401  (fixtures)
+    SCRATCH_FILES,
+    Listener,
+    host_dir,
+    processes_mentioning,
+    secret_env,
+)
 
 pytestmark = pytest.mark.docker
 
 CFG = dict(memory_mb=256, file_size_mb=2, max_processes=32, cpu_time_s=10, timeout_slack_s=5,
            output_cap_bytes=16_000)
-SCRATCH_FILES = [Path("/tmp/codeevo-hostile-pwned.txt"), Path("/var/tmp/codeevo-hostile-pwned.txt")]
-
-
-class Listener:
-    """A TCP server on every host interface (the Docker bridge included) counting connections."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("0.0.0.0", 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
 
 
 def bridge_gateway(client: Any) -> str:
@@ -67,43 +48,11 @@ def bridge_gateway(client: Any) -> str:
 
 @pytest.fixture(scope="module")
 def listener() -> Iterator[Listener]:
-    lis = Listener()
+    lis = Listener('0.0.0.0')
     yield lis
     lis.sock.close()
 
 
-@pytest.fixture(scope="module")
-def host_dir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="hostile-host-"))
-    d.chmod(0o755)
-    secret = d / "root-only.txt"
-    secret.write_text(HOST_SECRET)
-    secret.chmod(0o600)
-    yield d
-    shutil.rmtree(d)
-
-
-@pytest.fixture
-def secret_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("OPENAI_API_KEY", ENV_SECRET)
-    holder = subprocess.Popen(["sleep", "60"], env={**os.environ, "OPENAI_API_KEY": ENV_SECRET})
-    yield
-    holder.kill()
-    holder.wait()
-
-
-def _processes_mentioning(token: str) -> list[int]:
-    # Container processes are host processes too: a survivor shows up here.
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                    if token.encode() in f.read():
-                        found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def test_listener_is_reachable_from_a_bridged_container(cpu_image: str, docker_client: Any,
@@ -154,7 +103,7 @@ async def test_hostile_program_is_contained(
         assert len(recorded) < 200_000, "recorded output is not capped"
         if warm:
             sandbox._pool.settle()  # clean-up after an ok result runs in the background
-        assert _processes_mentioning(token) == [], "candidate processes outlived the evaluation"
+        assert processes_mentioning(token) == [], "candidate processes outlived the evaluation"
         # The run goes on: the same sandbox still scores a normal program.
         normal = await sandbox.evaluate(make_job((PROBLEM_DIR / "initial.py").read_text()))
         assert normal.status == Status.OK and normal.score == 1.0, normal

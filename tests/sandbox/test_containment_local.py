@@ -5,11 +5,6 @@ leaked, nothing left running, and a normal program still scores afterwards."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,73 +24,26 @@ from tests.sandbox.hostile import (
     Case,
     make_job,
 )
+from tests.sandbox.hostile.harness import (  # noqa: F401  (fixtures)
+    SCRATCH_FILES,
+    Listener,
+    host_dir,
+    processes_mentioning,
+    secret_env,
+)
 
 CFG = SandboxConfig(memory_mb=256, file_size_mb=2, max_processes=32, cpu_time_s=10,
                     timeout_slack_s=5, output_cap_bytes=16_000)
 KIND = "local" if os.geteuid() == 0 else "local-unconfined"
-SCRATCH_FILES = [Path("/tmp/codeevo-hostile-pwned.txt"), Path("/var/tmp/codeevo-hostile-pwned.txt")]
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
 
 
 @pytest.fixture(scope="module")
 def listener() -> Iterator[Listener]:
-    lis = Listener()
+    lis = Listener('127.0.0.1')
     yield lis
     lis.sock.close()
 
 
-@pytest.fixture(scope="module")
-def host_dir() -> Iterator[Path]:
-    """A driver-owned folder others may enter but not write, holding a file only it may read."""
-    d = Path(tempfile.mkdtemp(prefix="hostile-host-"))
-    d.chmod(0o755)
-    secret = d / "root-only.txt"
-    secret.write_text(HOST_SECRET)
-    secret.chmod(0o600)
-    yield d
-    shutil.rmtree(d)
-
-
-@pytest.fixture
-def secret_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The key in the driver's environment, and in the initial environment of a process."""
-    monkeypatch.setenv("OPENAI_API_KEY", ENV_SECRET)
-    holder = subprocess.Popen(["sleep", "60"], env={**os.environ, "OPENAI_API_KEY": ENV_SECRET})
-    yield
-    holder.kill()
-    holder.wait()
-
-
-def _processes_mentioning(token: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
-                if token.encode() in f.read():
-                    found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def _host_written(host_dir: Path) -> bool:
@@ -139,7 +87,7 @@ async def test_hostile_program_is_contained(
         if threat != case.threat:
             assert not got, f"{case.name}: unexpected {threat}: {recorded[:2000]}"
     assert len(recorded) < 200_000, "recorded output is not capped"
-    assert _processes_mentioning(token) == [], "candidate processes outlived the evaluation"
+    assert processes_mentioning(token) == [], "candidate processes outlived the evaluation"
 
     # The run goes on: the same sandbox still scores a normal program.
     normal = await sandbox.evaluate(make_job((PROBLEM_DIR / "initial.py").read_text()))
