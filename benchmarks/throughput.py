@@ -1,12 +1,14 @@
 """Candidates per minute of the engine + LLM path against the limit min(P/L, E/T).
 
-P LLM slots talk to the scripted loopback server (a separate process) through the real
-LiteLLMClient (record mode: every exchange is stored) with a fixed latency L; E eval slots
+P LLM slots (requests in flight) talk to the scripted loopback server (a separate process)
+through the real LiteLLMClient (record mode: every exchange is stored; litellm runs in the LLM
+worker processes, or on the driver's loop with --transport inline) with a fixed latency L,
+counted from the request's arrival at the server; E eval slots
 use an in-process sandbox double that takes a fixed time T; every candidate is committed to
 a real git lineage. The rate is measured in the steady state (after the first P results).
 
     PYTHONPATH=. python benchmarks/throughput.py [--latency 0.2] [--eval-time 0.05]
-        [--slots 1,4,16,64] [--seconds 10]
+        [--slots 1,4,16,64] [--seconds 10] [--repeat 3] [--transport process|inline]
 
 Target (issue 3): >= 95% of the limit at 16 LLM slots.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,18 +50,18 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_time: float,
-                  seconds: float) -> dict[str, Any]:
+                  seconds: float, transport: str = "process") -> dict[str, Any]:
     problem = load_problem(make_toy_problem(work))
     config = RunConfig.model_validate({
         "seed": 1,
         "population": {"num_islands": 1},
         "operators": {"mix": {"diff": 1.0}, "repair_turns": 0},
         "llm": {"models": [{"name": "openai/gpt-4.1-mini", "api_base": base_url + "/v1"}],
-                "timeout": 30, "max_retries": 1},
+                "timeout": 30, "max_retries": 1, "transport": transport},
         "engine": {"proposal_slots": slots, "eval_slots": eval_slots},
         "budget": {"max_evaluations": None, "max_wall_seconds": seconds},
     })
-    client = LiteLLMClient(config.llm, ExchangeStore(work / "llm"), env={})
+    client = LiteLLMClient(config.llm, ExchangeStore(work / "llm"), env={}, slots=slots)
     # warm up: import litellm and open a connection before the clock starts
     import random
 
@@ -92,24 +95,38 @@ def main() -> None:
     ap.add_argument("--slots", default="1,4,16,64", help="LLM slot counts P")
     ap.add_argument("--eval-slots", type=int, default=0,
                     help="eval slots E (default: P, so the LLM side is the limit)")
-    ap.add_argument("--seconds", type=float, default=10.0, help="wall time per row")
+    ap.add_argument("--seconds", type=float, default=10.0, help="wall time per run")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs per row: the median is reported (a shared 2-core VM drifts by "
+                    "several %% between runs), with the lowest and highest")
+    ap.add_argument("--transport", default="process", choices=["process", "inline"],
+                    help="where litellm runs (llm.transport)")
     args = ap.parse_args()
     proc, base_url = start_server(args.latency)
     try:
         print(f"LLM latency L={args.latency:g}s (loopback server, separate process), "
-              f"eval time T={args.eval_time:g}s, {args.seconds:g}s per row, "
-              f"{os.cpu_count()} CPUs")
+              f"eval time T={args.eval_time:g}s, litellm {args.transport}, "
+              f"{args.repeat} x {args.seconds:g}s per row (median), {os.cpu_count()} CPUs")
         print(f"{'P':>4} {'E':>4} {'limit/min':>10} {'measured/min':>13} {'% of limit':>11} "
-              f"{'candidates':>11}  failures")
+              f"{'(min-max %)':>13} {'candidates':>11}  failures")
         for p in (int(s) for s in args.slots.split(",")):
             e = args.eval_slots or p
             limit = min(p / args.latency, e / args.eval_time) * 60
-            with tempfile.TemporaryDirectory() as tmp:
-                row = asyncio.run(measure(base_url, Path(tmp), p, e, args.eval_time,
-                                          args.seconds))
-            got = row["rate_per_s"] * 60
+            rows = []
+            for _ in range(args.repeat):
+                with tempfile.TemporaryDirectory() as tmp:
+                    rows.append(asyncio.run(measure(base_url, Path(tmp), p, e, args.eval_time,
+                                                    args.seconds, args.transport)))
+            rates = sorted(r["rate_per_s"] * 60 for r in rows)
+            got = statistics.median(rates)
+            failures: dict[str, int] = {}
+            for r in rows:
+                for k, v in r["failures"].items():
+                    failures[k] = failures.get(k, 0) + v
+            spread = f"({100 * rates[0] / limit:.1f}-{100 * rates[-1] / limit:.1f})"
             print(f"{p:>4} {e:>4} {limit:>10.0f} {got:>13.0f} {100 * got / limit:>10.1f}% "
-                  f"{row['candidates']:>11}  {row['failures'] or '-'}", flush=True)
+                  f"{spread:>13} {sum(r['candidates'] for r in rows):>11}  "
+                  f"{failures or '-'}", flush=True)
     finally:
         assert proc.stdin is not None
         proc.stdin.close()

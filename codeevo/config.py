@@ -170,6 +170,21 @@ class LLMConfig(_Model):
         "cache: reuse stored replies, call the model on a miss",
     )
     cache_dir: str | None = Field(default=None, description="store to read (default: run's llm/)")
+    max_concurrency: int | None = Field(
+        default=None, ge=1,
+        description="LLM requests in flight at once, across the ensemble "
+        "(default: engine.proposal_slots)",
+    )
+    transport: Literal["process", "inline"] = Field(
+        default="process",
+        description="process: litellm runs in worker processes (its CPU off the driver's loop); "
+        "inline: on the driver's event loop",
+    )
+    workers: int | None = Field(
+        default=None, ge=1, le=16,
+        description="LLM worker processes (transport: process); default one per 8 request "
+        "slots, at most 4 and the CPU count",
+    )
 
 
 class SandboxConfig(_Model):
@@ -203,7 +218,11 @@ class BudgetConfig(_Model):
 
 
 class EngineConfig(_Model):
-    proposal_slots: int = Field(default=4, ge=1, description="proposals in flight")
+    proposal_slots: int = Field(
+        default=4, ge=1,
+        description="LLM requests in flight (unless llm.max_concurrency says otherwise); "
+        "offline operators: proposals in flight",
+    )
     eval_slots: int = Field(default=2, ge=1, description="evaluations in flight")
     max_in_flight: int | None = Field(
         default=None,

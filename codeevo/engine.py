@@ -12,7 +12,6 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -110,8 +109,6 @@ class Engine:
         self._running = asyncio.Event()
         self._running.set()
         self._tasks: set[asyncio.Task[None]] = set()
-        # One writer thread: git writes leave the event loop but stay in seq order.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-writer")
         self._proposal_sem = asyncio.Semaphore(config.engine.proposal_slots)
         self._eval_sem = asyncio.Semaphore(config.engine.eval_slots)
         self._t0 = time.monotonic()
@@ -203,7 +200,6 @@ class Engine:
             await self._drain()
         finally:
             await self.sandbox.close()
-            self._writer.shutdown(wait=True)
         best = self.islands.best()
         self._emit(
             "stopped",
@@ -338,8 +334,11 @@ class Engine:
 
     async def _pipeline(self, work: _Work) -> None:
         t0 = time.monotonic()
-        async with self._proposal_sem:
+        if getattr(work.operator, "self_limited", False):  # the LLM client holds the slots
             proposal = await work.operator.propose(work.request, work.rng)
+        else:
+            async with self._proposal_sem:
+                proposal = await work.operator.propose(work.request, work.rng)
         t_prop = time.monotonic() - t0
         parents = proposal.parents or (work.request.parent.candidate.id,)
         proposal = _with_parents(proposal, parents)
@@ -417,10 +416,11 @@ class Engine:
     ) -> None:
         """Assign the id, insert into the archive, write the commit, emit events.
 
-        Ids, archive insertion and counters change synchronously on the event loop; the git
-        write runs on the single lineage-writer thread (FIFO, so commits land in seq order and a
-        parent's commit always precedes its children's). A cancelled candidate whose write has
-        begun is still written and reported: everything recorded stays.
+        All of it runs on the event loop with no await in between: commits land in seq order, a
+        parent's commit always precedes its children's, and a cancellation can never split a
+        candidate's record from its events. The git write is a handful of small files (about a
+        millisecond); a writer thread measured slower overall, its GIL hand-offs costing the
+        driver more CPU than the blocking they saved (benchmarks/throughput.py).
         """
         cand.seq = self.seq
         cand.id = candidate_id(self.seq)
@@ -437,14 +437,7 @@ class Engine:
             self._consecutive_rejects += 1
         else:
             self._consecutive_rejects = 0
-        loop = asyncio.get_running_loop()
-        write = loop.run_in_executor(self._writer, self.store.record, cand, program, files)
-        try:
-            await asyncio.shield(write)
-        except asyncio.CancelledError:
-            await asyncio.wait([write])
-            self._recorded(cand, inserted)
-            raise
+        self.store.record(cand, program, files)
         self._recorded(cand, inserted)
 
     def _recorded(self, cand: Candidate, inserted: bool) -> None:

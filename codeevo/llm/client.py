@@ -9,12 +9,11 @@ litellm per request and never stored, logged or put into an error message.
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import importlib
 import logging
 import os
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,29 +29,13 @@ from codeevo.llm.base import (
     ReplayMissError,
 )
 from codeevo.llm.ensemble import ModelPool
+from codeevo.llm.gateway import Transport, transport
 from codeevo.llm.replay import ExchangeStore
 
 log = logging.getLogger(__name__)
 
-# Statuses that another attempt cannot fix (bad request, auth, unknown model, too long).
-_FATAL_STATUS = frozenset({400, 401, 403, 404, 413, 422})
 _NO_KEY = "no-key"
-_SLACK_S = 5.0  # beyond litellm's own timeout, for a hang litellm does not notice
-
-
-def _litellm() -> Any:
-    """Import litellm quietly (local price map, no telemetry, no debug prints)."""
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    os.environ.setdefault("LITELLM_TELEMETRY", "False")
-    litellm: Any = importlib.import_module("litellm")
-    litellm.suppress_debug_info = True
-    litellm.set_verbose = False
-    litellm.turn_off_message_logging = True
-    if hasattr(litellm, "telemetry"):
-        litellm.telemetry = False
-    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-    return litellm
+DEFAULT_SLOTS = 8  # requests in flight when neither the caller nor llm.max_concurrency says
 
 
 def request_params(model: ModelConfig) -> dict[str, Any]:
@@ -83,7 +66,9 @@ class LiteLLMClient:
 
     `store` enables record/replay per `config.cache`: record (call, store), replay (store
     only, a miss stops the run), cache (reuse a stored reply, call on a miss), off (no store).
-    `usage` holds totals per model; `pool.dead` the models given up on and why.
+    `usage` holds totals per model; `pool.dead` the models given up on and why. At most
+    `slots` requests (default `config.max_concurrency`) are in flight at once; they run in
+    the LLM worker processes or inline, per `config.transport` (see codeevo.llm.gateway).
     """
 
     def __init__(
@@ -92,8 +77,12 @@ class LiteLLMClient:
         store: ExchangeStore | None = None,
         env: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        slots: int | None = None,
     ) -> None:
         self.config = config
+        self.slots = slots or config.max_concurrency or DEFAULT_SLOTS
+        self._group = uuid.uuid4().hex  # this client's share of the workers' slots
+        self._transport: Transport | None = None
         self.mode = config.cache if store is not None else "off"
         if config.cache == "replay" and store is None:
             raise ConfigError("llm.cache: replay needs a store of recorded exchanges")
@@ -120,14 +109,15 @@ class LiteLLMClient:
                 )
 
     @classmethod
-    def from_config(cls, config: LLMConfig, run_llm_dir: Path | None) -> LiteLLMClient:
+    def from_config(cls, config: LLMConfig, run_llm_dir: Path | None,
+                    slots: int | None = None) -> LiteLLMClient:
         """The client a run uses: its store writes to the run's llm/ and also reads
         `config.cache_dir` when set (an earlier run's llm/, for replay or cache)."""
         store = None
         if config.cache != "off" and run_llm_dir is not None:
             reads = [Path(config.cache_dir)] if config.cache_dir else []
             store = ExchangeStore(run_llm_dir, reads)
-        return cls(config, store)
+        return cls(config, store, slots=slots)
 
     async def complete(
         self, messages: list[Message], rng: random.Random, model: str | None = None
@@ -165,12 +155,12 @@ class LiteLLMClient:
         self._succeeded(reply)
         return reply
 
-    async def _save(self, key: str | None, model: str, params: dict[str, Any],
-                    value: dict[str, Any]) -> None:
-        # The file write leaves the event loop: other requests keep flowing meanwhile.
+    def _save(self, key: str | None, model: str, params: dict[str, Any],
+              value: dict[str, Any]) -> None:
+        # One small file, written on the loop: a thread hand-off per reply cost more CPU
+        # (GIL contention) than the write blocks (benchmarks/throughput.py).
         if key is not None and self.store is not None and self.mode in ("record", "cache"):
-            await asyncio.to_thread(self.store.put, key,
-                                    {"model": model, "params": params, **value})
+            self.store.put(key, {"model": model, "params": params, **value})
 
     # -- network
     async def _call(self, model: ModelConfig, messages: list[Message], params: dict[str, Any],
@@ -194,7 +184,7 @@ class LiteLLMClient:
             latency = time.monotonic() - started
             reply = LLMReply(reply.text, model.name, reply.tokens_in, reply.tokens_out,
                              reply.cost, latency, retries)
-            await self._save(key, model.name, params, {
+            self._save(key, model.name, params, {
                 "ok": True, "text": reply.text, "tokens_in": reply.tokens_in,
                 "tokens_out": reply.tokens_out, "cost": reply.cost,
                 "latency": round(latency, 4), "retries": retries})
@@ -202,7 +192,7 @@ class LiteLLMClient:
             return reply
         latency = time.monotonic() - started
         reason = self._redact(reason)
-        await self._save(key, model.name, params, {"ok": False, "error": reason, "retries": retries,
+        self._save(key, model.name, params, {"ok": False, "error": reason, "retries": retries,
                                               "latency": round(latency, 4)})
         self._failed(model, reason, retries, latency)
         raise AssertionError("unreachable")  # _failed always raises
@@ -214,7 +204,6 @@ class LiteLLMClient:
 
     async def _attempt(self, model: ModelConfig, messages: list[Message],
                        params: dict[str, Any]) -> LLMReply:
-        litellm = _litellm()
         kwargs: dict[str, Any] = {
             "model": model.name, "messages": [dict(m) for m in messages],
             "timeout": self.config.timeout, "num_retries": 0, "max_retries": 0,
@@ -225,26 +214,22 @@ class LiteLLMClient:
         key = self._keys.get(model.name) or self._placeholders.get(model.name)
         if key is not None:
             kwargs["api_key"] = key
-        try:
-            response = await asyncio.wait_for(
-                litellm.acompletion(**kwargs), timeout=self.config.timeout + _SLACK_S)
-        except TimeoutError as exc:
-            raise _Retryable(f"timed out after {self.config.timeout:g}s") from exc
-        except Exception as exc:  # litellm maps provider errors onto many classes
-            raise _classify(exc) from exc
-        try:
-            text = response.choices[0].message.content
-            usage = getattr(response, "usage", None)
-            tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
-            tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
-        except (AttributeError, IndexError, TypeError, ValueError) as exc:
-            raise _Retryable(f"garbage reply: {exc}") from exc
-        if not isinstance(text, str) or not text.strip():
-            raise _Retryable("empty reply")
+        if self._transport is None:
+            auto = max(1, min(-(-self.slots // 8), os.cpu_count() or 1, 4))
+            workers = self.config.workers or auto
+            self._transport = transport(self.config.transport, workers)
+        out = await self._transport.request(self._group, self.slots, self.config.timeout, kwargs)
+        if not out.get("ok"):
+            reason = str(out.get("reason") or "unknown failure")
+            if out.get("fatal"):
+                raise _Fatal(reason)
+            retry_after = out.get("retry_after")
+            raise _Retryable(reason, float(retry_after) if retry_after is not None else None)
+        tokens_in, tokens_out = int(out["tokens_in"]), int(out["tokens_out"])
         cost = configured_cost(model, tokens_in, tokens_out)
         if cost is None:
-            cost = _price_map_cost(litellm, model.name, tokens_in, tokens_out)
-        return LLMReply(text, model.name, tokens_in, tokens_out, cost)
+            cost = float(out.get("price_cost") or 0.0)
+        return LLMReply(str(out["text"]), model.name, tokens_in, tokens_out, cost)
 
     # -- bookkeeping
     def _succeeded(self, reply: LLMReply) -> None:
@@ -269,56 +254,8 @@ class LiteLLMClient:
         return text
 
 
-def make_client(config: LLMConfig, store_dir: Path | None) -> LiteLLMClient:
-    """The client a run uses; `store_dir` is the run's llm/ (None: no record/replay store)."""
-    return LiteLLMClient.from_config(config, store_dir)
-
-
-def _classify(exc: Exception) -> Exception:
-    status = getattr(exc, "status_code", None)
-    name = type(exc).__name__
-    message = str(exc).splitlines()[0][:300] if str(exc) else name
-    if isinstance(status, int) and status in _FATAL_STATUS:
-        return _Fatal(f"HTTP {status} ({name}): {message}")
-    if isinstance(status, int) and status == 429:
-        return _Retryable(f"rate limited (HTTP 429): {message}", _retry_after(exc))
-    if isinstance(status, int):
-        return _Retryable(f"HTTP {status} ({name}): {message}")
-    return _Retryable(f"{name}: {message}")
-
-
-def _retry_after(exc: Exception) -> float | None:
-    """Seconds from a Retry-After header (seconds or an HTTP date), if the error has one."""
-    headers: Any = None
-    response = getattr(exc, "response", None)
-    if response is not None:
-        headers = getattr(response, "headers", None)
-    if not headers:
-        headers = getattr(exc, "litellm_response_headers", None) or getattr(exc, "headers", None)
-    if not headers:
-        return None
-    try:
-        value = headers.get("retry-after") or headers.get("Retry-After")
-    except AttributeError:
-        return None
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _price_map_cost(litellm: Any, model: str, tokens_in: int, tokens_out: int) -> float:
-    """Dollars from litellm's price map; 0.0 for a model it does not know (a local one)."""
-    try:
-        cin, cout = litellm.cost_per_token(
-            model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out)
-    except Exception:  # unmapped model: litellm raises several kinds
-        return 0.0
-    return float(cin) + float(cout)
+def make_client(config: LLMConfig, store_dir: Path | None,
+                slots: int | None = None) -> LiteLLMClient:
+    """The client a run uses; `store_dir` is the run's llm/ (None: no record/replay store);
+    `slots`: requests in flight (llm.max_concurrency wins; the run passes its proposal slots)."""
+    return LiteLLMClient.from_config(config, store_dir, config.max_concurrency or slots)

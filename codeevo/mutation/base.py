@@ -55,7 +55,9 @@ class Operator(Protocol):
     """A mutation operator. The engine always offers a second parent (when the island has one);
     the operator decides whether to use it and names the parents it used in Proposal.parents.
     An operator may set `needs_two_parents = True`: the engine then uses another operator of the
-    mix when no second parent exists."""
+    mix when no second parent exists. An operator that caps its own concurrency (the LLM
+    operators: their client holds the request slots) sets `self_limited = True`, and the engine
+    then runs propose() without holding one of its proposal slots."""
 
     name: str
 

@@ -51,6 +51,9 @@ class LLMOperator:
     `child(request, reply)`, raising DiffError with stage "parse" or "apply"."""
 
     name = "llm"
+    # The client caps requests in flight (its slots); the engine does not hold a proposal
+    # slot around propose(), so prompts and diffs are worked on while every slot is busy.
+    self_limited = True
 
     def __init__(self, client: LLMClient, repair_turns: int = 2) -> None:
         self.client = client

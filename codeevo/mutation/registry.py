@@ -23,7 +23,7 @@ def make_operators(
     from codeevo.llm.client import make_client
     from codeevo.mutation.llm_ops import make_llm_operators
 
-    client = make_client(config.llm, store_dir=llm_dir)
+    client = make_client(config.llm, store_dir=llm_dir, slots=config.engine.proposal_slots)
     ops.update(make_llm_operators(config, client))
     mix = {k: w for k, w in config.operators.mix.items() if w > 0 and k in ops}
     return ops, mix, None

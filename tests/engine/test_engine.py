@@ -55,7 +55,8 @@ def test_same_seed_one_slot_same_lineage(make_engine: EngineFactory, tmp_path: P
                              engine={"proposal_slots": 1, "eval_slots": 1, "max_in_flight": 1})
         asyncio.run(engine.run())
         runs.append([
-            (c.model_dump(exclude={"timings"}), engine.store.program(c.id), engine.store.files(c.id))
+            (c.model_dump(exclude={"timings"}), engine.store.program(c.id),
+             engine.store.files(c.id))
             for c in engine.store.candidates()
         ])
         _close(engine)

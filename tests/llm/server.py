@@ -10,6 +10,7 @@ empty bodies, empty message content. Every request is logged (path, headers, JSO
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -106,6 +107,8 @@ class ScriptedLLMServer:
     _httpd: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
+    in_flight: int = 0  # requests being answered now
+    max_in_flight: int = 0  # the most answered at once
 
     # -- scripting
     def script(self, *replies: Reply, model: str | None = None) -> None:
@@ -153,6 +156,7 @@ class ScriptedLLMServer:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                arrived = time.monotonic()  # the latency counts from here, not after our work
                 try:
                     body = json.loads(raw or b"{}")
                 except ValueError:
@@ -161,9 +165,15 @@ class ScriptedLLMServer:
                                     body, time.time())
                 with server._lock:
                     server.requests.append(req)
-                server._answer(self, req)
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    server._answer(self, req, arrived)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
@@ -183,11 +193,11 @@ class ScriptedLLMServer:
         self.stop()
 
     # -- answering
-    def _answer(self, h: BaseHTTPRequestHandler, req: LoggedRequest) -> None:
+    def _answer(self, h: BaseHTTPRequestHandler, req: LoggedRequest, arrived: float) -> None:
         reply = self._next(req)
         wait = self.latency + (reply.delay if reply.kind != "hang" else 0.0)
-        if wait:
-            time.sleep(wait)
+        if wait:  # reply `wait` seconds after the request arrived (our own work included)
+            time.sleep(max(0.0, arrived + wait - time.monotonic()))
         if reply.kind == "hang":
             self._stopping.wait(reply.delay)
             return _send(h, 504, b'{"error": "hung"}', {})
@@ -211,6 +221,13 @@ class ScriptedLLMServer:
         else:
             return _send(h, 404, b'{"error": "no such route"}', {})
         _send(h, 200, json.dumps(payload).encode(), {})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client hung up (a timeout test, or a worker shutting down)
+        super().handle_error(request, client_address)
 
 
 def _send(h: BaseHTTPRequestHandler, status: int, data: bytes, headers: dict[str, str]) -> None:

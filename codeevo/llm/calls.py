@@ -1,0 +1,114 @@
+"""One request through litellm, reduced to a plain dict (the same in-process and in the
+LLM worker process): {"ok": True, "text", "tokens_in", "tokens_out", "price_cost"} or
+{"ok": False, "fatal": bool, "reason": str, "retry_after": float | None}.
+
+litellm is imported here on the first call only; `LITELLM_LOCAL_MODEL_COST_MAP=True` is set
+before the import (no network fetch of the price map).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import importlib
+import logging
+import os
+import time
+from typing import Any
+
+# Statuses that another attempt cannot fix (bad request, auth, unknown model, too long).
+FATAL_STATUS = frozenset({400, 401, 403, 404, 413, 422})
+SLACK_S = 5.0  # beyond litellm's own timeout, for a hang litellm does not notice
+
+
+def load_litellm() -> Any:
+    """Import litellm quietly (local price map, no telemetry, no debug prints)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_TELEMETRY", "False")
+    litellm: Any = importlib.import_module("litellm")
+    litellm.suppress_debug_info = True
+    litellm.set_verbose = False
+    litellm.turn_off_message_logging = True
+    if hasattr(litellm, "telemetry"):
+        litellm.telemetry = False
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return litellm
+
+
+async def call_litellm(kwargs: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Send one chat request (`kwargs` for litellm.acompletion); never raises for a provider
+    fault: the outcome is the returned dict."""
+    litellm = load_litellm()
+    try:
+        response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=timeout + SLACK_S)
+    except TimeoutError:
+        return retryable(f"timed out after {timeout:g}s")
+    except Exception as exc:  # litellm maps provider errors onto many classes
+        return classify(exc)
+    try:
+        text = response.choices[0].message.content
+        usage = getattr(response, "usage", None)
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        return retryable(f"garbage reply: {exc}")
+    if not isinstance(text, str) or not text.strip():
+        return retryable("empty reply")
+    return {"ok": True, "text": text, "tokens_in": tokens_in, "tokens_out": tokens_out,
+            "price_cost": price_map_cost(litellm, str(kwargs["model"]), tokens_in, tokens_out)}
+
+
+def retryable(reason: str, retry_after: float | None = None) -> dict[str, Any]:
+    return {"ok": False, "fatal": False, "reason": reason, "retry_after": retry_after}
+
+
+def classify(exc: BaseException) -> dict[str, Any]:
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    message = str(exc).splitlines()[0][:300] if str(exc) else name
+    if isinstance(status, int) and status in FATAL_STATUS:
+        return {"ok": False, "fatal": True, "reason": f"HTTP {status} ({name}): {message}",
+                "retry_after": None}
+    if isinstance(status, int) and status == 429:
+        return retryable(f"rate limited (HTTP 429): {message}", retry_after_seconds(exc))
+    if isinstance(status, int):
+        return retryable(f"HTTP {status} ({name}): {message}")
+    return retryable(f"{name}: {message}")
+
+
+def retry_after_seconds(exc: BaseException) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), if the error has one."""
+    headers: Any = None
+    response = getattr(exc, "response", None)
+    if response is not None:
+        headers = getattr(response, "headers", None)
+    if not headers:
+        headers = getattr(exc, "litellm_response_headers", None) or getattr(exc, "headers", None)
+    if not headers:
+        return None
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+    except AttributeError:
+        return None
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def price_map_cost(litellm: Any, model: str, tokens_in: int, tokens_out: int) -> float:
+    """Dollars from litellm's price map; 0.0 for a model it does not know (a local one)."""
+    try:
+        cin, cout = litellm.cost_per_token(
+            model=model, prompt_tokens=tokens_in, completion_tokens=tokens_out)
+    except Exception:  # unmapped model: litellm raises several kinds
+        return 0.0
+    return float(cin) + float(cout)
