@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import threading
@@ -30,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from codeevo.candidate import Candidate, Status
-from codeevo.errors import CodeevoError, RunDirError
+from codeevo.errors import RunDirError
+from codeevo.lineage.lock import LineageError as LineageError
+from codeevo.lineage.lock import WriterLock
 
 EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z; commit time = EPOCH + seq, so SHAs are reproducible
 IDENT = "codeevo <codeevo@localhost>"
@@ -44,11 +45,6 @@ _TMP_OBJ = "codeevo_tmp_"  # temp objects sit in objects/, which git fsck does n
 _TMP_DIR = "codeevo-tmp"  # outside refs/, so a torn temp ref is never mistaken for a ref
 _ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
-
-class LineageError(CodeevoError):
-    """A lineage write or read that cannot proceed (unknown id, missing parent, locked repo)."""
-
-    exit_code = 2
 
 
 def _git(git_dir: Path, *args: str, stdin: bytes | None = None) -> bytes:
@@ -129,64 +125,6 @@ def _check_path(path: str, reserved: set[str]) -> tuple[str, ...]:
     return parts
 
 
-class _Lock:
-    """``lineage.lock`` holding "pid starttime host"; stale when that process is gone."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.held = False
-
-    @staticmethod
-    def _start_time(pid: int) -> str:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            return stat.rsplit(")", 1)[1].split()[19]
-        except (OSError, IndexError):
-            return "?"
-
-    def _stale(self) -> bool:
-        try:
-            pid_s, start, host = self.path.read_text().split()
-            pid = int(pid_s)
-        except (OSError, ValueError):
-            return True  # torn or unreadable: its writer died while writing it
-        if host != socket.gethostname():
-            return False  # cannot check a process on another machine
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            pass
-        now = self._start_time(pid)
-        return start != "?" and now != "?" and now != start  # pid reused by another process
-
-    def acquire(self) -> None:
-        me = f"{os.getpid()} {self._start_time(os.getpid())} {socket.gethostname()}\n"
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                if not self._stale():
-                    holder = self.path.read_text().split()[:1] or ["?"]
-                    raise LineageError(
-                        f"{self.path.parent} is being written by pid {holder[0]} "
-                        f"(remove {self.path} if that process is gone)"
-                    ) from None
-                self.path.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(me)
-            self.held = True
-            return
-        raise LineageError(f"could not take {self.path}")
-
-    def release(self) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
-
-
 class GitLineageStore:
     """The real LineageStore: a bare git repository, one commit per candidate.
 
@@ -196,7 +134,7 @@ class GitLineageStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = _Lock(path / LOCK_FILE)
+        self._lock = WriterLock(path / LOCK_FILE)
         self._commits: dict[str, str] = {}  # candidate id -> commit sha
         self._entries: dict[str, str] = {}  # candidate id -> program file name
         self._scores: dict[str, float | None] = {}  # OK score, or None
