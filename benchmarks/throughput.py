@@ -5,7 +5,8 @@ through the real LiteLLMClient (record mode: every exchange is stored; litellm r
 worker processes, or on the driver's loop with --transport inline) with a fixed latency L,
 counted from the request's arrival at the server; E eval slots
 use an in-process sandbox double that takes a fixed time T; every candidate is committed to
-a real git lineage. The rate is measured in the steady state (after the first P results).
+a real git lineage. The rate is measured in the steady state: after the first P results and
+before the wall budget stops new proposals (the drain of the last candidates is left out).
 
     PYTHONPATH=. python benchmarks/throughput.py [--latency 0.2] [--eval-time 0.05]
         [--slots 1,4,16,64] [--seconds 10] [--repeat 3] [--transport process|inline]
@@ -50,14 +51,16 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
 
 
 async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_time: float,
-                  seconds: float, transport: str = "process") -> dict[str, Any]:
+                  seconds: float, transport: str = "process",
+                  workers: int | None = None) -> dict[str, Any]:
     problem = load_problem(make_toy_problem(work))
     config = RunConfig.model_validate({
         "seed": 1,
         "population": {"num_islands": 1},
         "operators": {"mix": {"diff": 1.0}, "repair_turns": 0},
         "llm": {"models": [{"name": "openai/gpt-4.1-mini", "api_base": base_url + "/v1"}],
-                "timeout": 30, "max_retries": 1, "transport": transport},
+                "timeout": 30, "max_retries": 1, "transport": transport,
+                "workers": workers},
         "engine": {"proposal_slots": slots, "eval_slots": eval_slots},
         "budget": {"max_evaluations": None, "max_wall_seconds": seconds},
     })
@@ -67,9 +70,12 @@ async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_t
 
     await client.complete([Message(role="user", content="warm up")], random.Random(0))
     stamps: list[float] = []
+    started: list[float] = []
 
     def on_event(event: dict[str, Any]) -> None:
-        if event["kind"] == "evaluated" and event.get("operator") != "seed":
+        if event["kind"] == "started":
+            started.append(time.monotonic())
+        elif event["kind"] == "evaluated" and event.get("operator") != "seed":
             stamps.append(time.monotonic())
 
     engine = Engine(problem, config, sandbox=LiteralSandbox(delay=eval_time),
@@ -81,8 +87,15 @@ async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_t
     finally:
         engine.store.close()
         engine.events.close()
+    # steady state: after the first P results, and before the wall budget stops new proposals
+    # (the drain of the last candidates in flight runs with ever fewer slots busy)
     skip = min(slots, len(stamps) // 4)
-    window = stamps[skip:]
+    end = started[0] + seconds if started else float("inf")
+    window = [t for t in stamps[skip:] if t <= end]
+    if os.environ.get("XBINS"):
+        import collections
+        b = collections.Counter(int((t - window[0]) * 2) for t in window)
+        print("BINS", [b[i] * 2 for i in range(max(b) + 1)], file=sys.stderr)
     rate = (len(window) - 1) / (window[-1] - window[0]) if len(window) > 1 else 0.0
     return {"candidates": len(stamps), "rate_per_s": rate,
             "failures": dict(engine.stats.failures)}
@@ -101,8 +114,14 @@ def main() -> None:
                     "several %% between runs), with the lowest and highest")
     ap.add_argument("--transport", default="process", choices=["process", "inline"],
                     help="where litellm runs (llm.transport)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="LLM worker processes (llm.workers; default: automatic)")
     args = ap.parse_args()
     proc, base_url = start_server(args.latency)
+    # One folder for every run, removed at the end: deleting a run's ~10k files while the next
+    # run writes stalls its file creation (ext4 with online discard made creates 10x slower)
+    scratch = tempfile.TemporaryDirectory(prefix="codeevo-throughput-")
+    runs = 0
     try:
         print(f"LLM latency L={args.latency:g}s (loopback server, separate process), "
               f"eval time T={args.eval_time:g}s, litellm {args.transport}, "
@@ -114,9 +133,11 @@ def main() -> None:
             limit = min(p / args.latency, e / args.eval_time) * 60
             rows = []
             for _ in range(args.repeat):
-                with tempfile.TemporaryDirectory() as tmp:
-                    rows.append(asyncio.run(measure(base_url, Path(tmp), p, e, args.eval_time,
-                                                    args.seconds, args.transport)))
+                runs += 1
+                work = Path(scratch.name) / f"run{runs}"
+                work.mkdir()
+                rows.append(asyncio.run(measure(base_url, work, p, e, args.eval_time,
+                                                args.seconds, args.transport, args.workers)))
             rates = sorted(r["rate_per_s"] * 60 for r in rows)
             got = statistics.median(rates)
             failures: dict[str, int] = {}
@@ -131,6 +152,7 @@ def main() -> None:
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait(timeout=10)
+        scratch.cleanup()
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@ before the import (no network fetch of the price map).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import importlib
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 # Statuses that another attempt cannot fix (bad request, auth, unknown model, too long).
@@ -36,12 +38,14 @@ def load_litellm() -> Any:
     return litellm
 
 
-async def call_litellm(kwargs: dict[str, Any], timeout: float) -> dict[str, Any]:
+async def call_litellm(kwargs: dict[str, Any], timeout: float,
+                       waited: Callable[[], float] = lambda: 0.0) -> dict[str, Any]:
     """Send one chat request (`kwargs` for litellm.acompletion); never raises for a provider
-    fault: the outcome is the returned dict."""
+    fault: the outcome is the returned dict. `waited()` is the time the request has spent
+    waiting for a slot so far, which does not count against `timeout`."""
     litellm = load_litellm()
     try:
-        response = await asyncio.wait_for(litellm.acompletion(**kwargs), timeout=timeout + SLACK_S)
+        response = await _within(litellm.acompletion(**kwargs), timeout + SLACK_S, waited)
     except TimeoutError:
         return retryable(f"timed out after {timeout:g}s")
     except Exception as exc:  # litellm maps provider errors onto many classes
@@ -57,6 +61,27 @@ async def call_litellm(kwargs: dict[str, Any], timeout: float) -> dict[str, Any]
         return retryable("empty reply")
     return {"ok": True, "text": text, "tokens_in": tokens_in, "tokens_out": tokens_out,
             "price_cost": price_map_cost(litellm, str(kwargs["model"]), tokens_in, tokens_out)}
+
+
+async def _within(coro: Awaitable[Any], seconds: float, waited: Callable[[], float]) -> Any:
+    """Await `coro`, raising TimeoutError once it has run `seconds` plus `waited()`."""
+    task = asyncio.ensure_future(coro)
+    start = time.monotonic()
+    try:
+        while True:
+            left = start + seconds + waited() - time.monotonic()
+            if left <= 0:
+                break
+            done, _ = await asyncio.wait({task}, timeout=left)
+            if done:
+                return task.result()
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+    raise TimeoutError
 
 
 def retryable(reason: str, retry_after: float | None = None) -> dict[str, Any]:

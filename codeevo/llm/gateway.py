@@ -27,7 +27,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Protocol
 
-from codeevo.llm.calls import call_litellm, retryable
+from codeevo.llm.calls import retryable
+from codeevo.llm.slots import Slots
 
 _PIPE_BYTES = 1 << 20  # a burst of large prompts never blocks the driver on a full pipe
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -42,16 +43,15 @@ class InlineTransport:
     """litellm on the calling event loop (`llm.transport: inline`)."""
 
     def __init__(self) -> None:
-        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop,
-                                               dict[str, asyncio.Semaphore]] = (
+        self._slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Slots] = (
             weakref.WeakKeyDictionary())
 
     async def request(self, group: str, limit: int, timeout: float,
                       kwargs: dict[str, Any]) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        sem = self._slots.setdefault(loop, {}).setdefault(group, asyncio.Semaphore(limit))
-        async with sem:
-            return await call_litellm(kwargs, timeout)
+        # No hooked session here: nothing would close it before the caller's loop closes, so
+        # a slot covers the whole call, litellm's own CPU included.
+        slots = self._slots.setdefault(asyncio.get_running_loop(), Slots(hooks=False))
+        return await slots.call(group, limit, timeout, kwargs)
 
 
 class _WorkerProcess:

@@ -8,10 +8,10 @@ its logging) no longer queue behind each other. Protocol: JSON lines.
             {"op": "cancel", "id": 7}
     stdout  {"id": 7, "ok": true, "text": ..., "tokens_in": ..., ...}   (see codeevo.llm.calls)
 
-`limit` caps the requests of one `group` (one client) in flight at once: a request waits here
-for a slot, so a finished request's slot goes to the next one without a round trip to the
-driver. The worker exits when its stdin closes (the driver exited or closed it). It gets keys
-only inside request kwargs and never logs a request.
+`limit` caps the HTTP requests of one `group` (one client) in flight at once (see
+`codeevo.llm.slots`): a request waits here for a slot, so a finished request's slot goes to the
+next one without a round trip to the driver. The worker exits when its stdin closes (the
+driver exited or closed it). It gets keys only inside request kwargs and never logs a request.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ import signal
 import sys
 from typing import Any
 
-from codeevo.llm.calls import call_litellm, load_litellm, retryable
+from codeevo.llm.calls import load_litellm, retryable
+from codeevo.llm.slots import Slots
 
 
 class _Worker:
     def __init__(self, out: int) -> None:
         self.out = out
-        self.slots: dict[str, asyncio.Semaphore] = {}
+        self.slots = Slots()
         self.tasks: dict[int, asyncio.Task[None]] = {}
 
     def reply(self, message: dict[str, Any]) -> None:
@@ -39,10 +40,9 @@ class _Worker:
 
     async def call(self, req: dict[str, Any]) -> None:
         rid = int(req["id"])
-        sem = self.slots.setdefault(str(req["group"]), asyncio.Semaphore(int(req["limit"])))
         try:
-            async with sem:
-                out = await call_litellm(dict(req["kwargs"]), float(req["timeout"]))
+            out = await self.slots.call(str(req["group"]), int(req["limit"]),
+                                        float(req["timeout"]), dict(req["kwargs"]))
         except asyncio.CancelledError:
             return  # the driver gave up on it: no reply
         except Exception as exc:  # never leave the driver waiting
@@ -74,6 +74,8 @@ async def _serve(proto_in: int, proto_out: int) -> None:
         worker.handle(line)
     for task in list(worker.tasks.values()):
         task.cancel()
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    await worker.slots.close()
 
 
 def main() -> None:

@@ -65,18 +65,19 @@ _PROGRAM = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
 def _value(program: str, name: str) -> tuple[str, float]:
-    m = re.search(rf"^{name} = (.*)$", program, re.MULTILINE)
+    m = re.search(rf"^{name} = ([^#\n]*)(#.*)?$", program, re.MULTILINE)
     if m is None:
         return f"{name} = 1.0", 1.0
     try:
-        return m.group(0), float(m.group(1))
+        return m.group(0), float(m.group(1).strip())
     except ValueError:
         return m.group(0), 1.0
 
 
 class ToyModel:
     """Answers like a model: a diff nudging X, a rewrite of both values, a crossover taking
-    X from program A and Y from program B. `counter` makes every answer distinct."""
+    X from program A and Y from program B. `counter` makes every answer distinct (a diff's
+    new line carries it in a comment, so two parents can never yield the same child)."""
 
     def __init__(self) -> None:
         self._counter = itertools.count(1)
@@ -95,14 +96,14 @@ class ToyModel:
         if "Combine the best ideas" in user and len(programs) > 1:
             _, x = _value(first, "X")
             _, y = _value(programs[1], "Y")
-            return ok(f"Taking X from A and Y from B.\n```python\nX = {x}\nY = {y + step}\n```",
-                      tokens_in=900, tokens_out=60)
+            return ok(f"Taking X from A and Y from B.\n```python\nX = {x}\n"
+                      f"Y = {y + step}  # variant {n}\n```", tokens_in=900, tokens_out=60)
         if "SEARCH/REPLACE" in user:
             line, x = _value(first, "X")
             return ok(f"Move X towards 3.\n<<<<<<< SEARCH\n{line}\n=======\n"
-                      f"X = {round(x + 0.1 + step / 10, 6)}\n>>>>>>> REPLACE\n",
+                      f"X = {round(x + 0.1 + step / 10, 6)}  # variant {n}\n>>>>>>> REPLACE\n",
                       tokens_in=800, tokens_out=40)
         _, x = _value(first, "X")
         _, y = _value(first, "Y")
-        return ok(f"```python\nX = {round(x + step, 6)}\nY = {round(y + 0.2, 6)}\n```",
-                  tokens_in=700, tokens_out=50)
+        return ok(f"```python\nX = {round(x + step, 6)}\n"
+                  f"Y = {round(y + 0.2, 6)}  # variant {n}\n```", tokens_in=700, tokens_out=50)
