@@ -7,11 +7,14 @@ logging: about 5 ms) runs outside the slot, and at short latencies the slots sta
 requests rather than with litellm. Up to `limit + ahead(limit)` calls may be inside litellm at
 once; the `ahead` extra ones are prepared and wait in the hook for a slot.
 
-A route (model + api_base) whose requests litellm does not send through that session (litellm's
-Anthropic route, a litellm without `shared_session`) holds the slot for the whole call instead,
-as does the first call to each route, which tells the two kinds apart. Either way the number of
-requests in flight never exceeds `limit`. Time spent waiting in the hook for a slot does not
-count against the request's timeout (see `calls.call_litellm`).
+A route whose requests litellm does not send through that session (litellm's Anthropic route,
+a litellm without `shared_session`) holds the slot for the whole call instead. So does the
+first call of each route (model, api_base and parameter names), which tells the two kinds
+apart. The server never sees more than `limit` requests at once, with one exception: should
+a route that used the session stop using it (a litellm code path we have not seen), the calls
+already started on it run without slots, and the route goes back to whole calls. Time spent
+waiting in the hook for a slot does not count against the request's timeout (see
+`calls.call_litellm`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 from codeevo.llm.calls import call_litellm, load_litellm
 
 _KEEPALIVE_S = 120.0
+_Route = tuple[str, str, tuple[str, ...]]
 
 
 class _Hold:
@@ -76,6 +80,13 @@ async def _on_end(session: Any, ctx: Any, params: Any) -> None:
         hold.give()
 
 
+def _route(kwargs: dict[str, Any]) -> _Route:
+    """Model, api_base and the parameter names: litellm picks its code path (and so whether
+    the request goes through our session) from these."""
+    names = tuple(sorted(k for k in kwargs if k not in {"messages", "api_key"}))
+    return str(kwargs.get("model", "")), str(kwargs.get("api_base") or ""), names
+
+
 def ahead(limit: int) -> int:
     """Calls prepared beyond `limit` (they wait in the hook for the next free slot)."""
     return max(1, math.ceil(limit / 4))
@@ -86,7 +97,7 @@ class Slots:
 
     def __init__(self, hooks: bool = True) -> None:
         self._sems: dict[str, tuple[asyncio.Semaphore, asyncio.Semaphore]] = {}
-        self._routes: dict[tuple[str, str], bool] = {}  # route -> sends through our session
+        self._routes: dict[_Route, bool] = {}  # route -> sends through our session
         self._hooks = hooks
         self._session: Any = None
 
@@ -109,7 +120,7 @@ class Slots:
                    kwargs: dict[str, Any]) -> dict[str, Any]:
         """One request through litellm under `group`'s slots; the plain dict of `calls`."""
         sem, admit = self._group(group, limit)
-        route = (str(kwargs.get("model", "")), str(kwargs.get("api_base") or ""))
+        route = _route(kwargs)
         async with admit:
             session = self._shared_session()
             whole_call = session is None or not self._routes.get(route, False)
@@ -125,13 +136,15 @@ class Slots:
                 _HOLD.reset(token)
                 hold.end()
             if session is not None and out.get("ok"):
+                # Learn the route from a whole call; a route that stops sending through the
+                # session (it sent this request without a slot) goes back to whole calls.
                 self._routes[route] = hold.hooked
         return out
 
-    def hooked(self, model: str, api_base: str | None) -> bool | None:
-        """Whether calls to this route hold a slot only while their request is in flight
+    def hooked(self, kwargs: dict[str, Any]) -> bool | None:
+        """Whether calls like `kwargs` hold a slot only while their request is in flight
         (None: no call has told yet, or hooks are off)."""
-        return self._routes.get((model, api_base or "")) if self._hooks else None
+        return self._routes.get(_route(kwargs)) if self._hooks else None
 
     async def close(self) -> None:
         if self._session is not None and not self._session.closed:

@@ -13,6 +13,7 @@ import pytest
 
 from codeevo.llm.calls import _within
 from codeevo.llm.slots import Slots, ahead
+from codeevo.llm.slots import _route as slots_route
 
 from .server import ScriptedLLMServer, hang, ok
 
@@ -42,7 +43,7 @@ async def test_the_cap_holds_on_hooked_and_whole_call_routes(
         llm_server.script(ok("learn"), *[ok(f"reply {i}") for i in range(9)])
         first = await slots.call("g", 3, 5.0, _kwargs(llm_server, model))
         assert first["ok"] and first["text"] == "learn"
-        assert slots.hooked(model, _kwargs(llm_server, model)["api_base"]) is hooked
+        assert slots.hooked(_kwargs(llm_server, model)) is hooked
         llm_server.latency = 0.25
         llm_server.max_in_flight = 0
         t0 = time.monotonic()
@@ -63,7 +64,25 @@ async def test_without_hooks_every_call_holds_its_slot_throughout(
     outs = await _calls(slots, llm_server, OPENAI, 4, limit=2)
     assert all(o["ok"] for o in outs)
     assert llm_server.max_in_flight == 2
-    assert slots.hooked(OPENAI, llm_server.base_url + "/v1") is None  # never learned
+    assert slots.hooked(_kwargs(llm_server, OPENAI)) is None  # never learned
+
+
+async def test_a_route_that_stops_using_the_session_goes_back_to_whole_calls(
+    llm_server: ScriptedLLMServer,
+) -> None:
+    slots = Slots()
+    try:
+        llm_server.script(ok("a"), ok("b"))
+        kwargs = _kwargs(llm_server, ANTHROPIC)
+        slots._routes[slots_route(kwargs)] = True  # as if it had gone through the session
+        assert (await slots.call("g", 2, 5.0, kwargs))["ok"]
+        assert slots.hooked(kwargs) is False
+        llm_server.script(*[ok(f"r{i}") for i in range(4)])
+        llm_server.latency = 0.2
+        outs = await _calls(slots, llm_server, ANTHROPIC, 4, limit=2)
+        assert all(o["ok"] for o in outs) and llm_server.max_in_flight == 2
+    finally:
+        await slots.close()
 
 
 async def test_waiting_for_a_slot_does_not_count_against_the_timeout(
