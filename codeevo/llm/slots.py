@@ -59,9 +59,9 @@ class _Hold:
             self.sem.release()
 
     def end(self) -> None:
-        if self.held:
-            self.held = False
-            self.sem.release()
+        """The call is over: give back whatever it still holds."""
+        self.whole_call = False
+        self.give()
 
 
 _HOLD: contextvars.ContextVar[_Hold | None] = contextvars.ContextVar("codeevo_slot",
