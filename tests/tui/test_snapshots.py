@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from rich.cells import cell_len
+from rich.text import Text
 from textual.pilot import Pilot
 
 from codeevo.tui.app import CodeevoApp
@@ -16,6 +18,7 @@ from codeevo.tui.screens.candidate import CandidateScreen
 from codeevo.tui.screens.dashboard import DashboardScreen
 from codeevo.tui.screens.home import HomeScreen
 from codeevo.tui.widgets.event_feed import EventFeed
+from codeevo.tui.widgets.leaderboard import Leaderboard
 from tests.tui.conftest import SIZE
 from tests.tui.helpers import wait_for
 
@@ -35,6 +38,19 @@ async def _dashboard_ready(pilot: Pilot[None]) -> None:
     await pilot.pause(0.1)
     feed = pilot.app.screen.query_one("#feed", EventFeed)
     await wait_for(pilot, lambda: feed.scroll_offset.y == feed.max_scroll_y > 0)
+    board = pilot.app.screen.query_one("#leaderboard", Leaderboard)
+    await wait_for(pilot, lambda: _columns_fit(board))
+
+
+def _columns_fit(board: Leaderboard) -> bool:
+    """DataTable widens its columns on idle after rows are added; a busy machine can take the
+    screenshot before that (squashed "c0" ids)."""
+    for key, column in board.columns.items():
+        widths = [cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
+                  for cell in board.get_column(key)]
+        if board.row_count and column.content_width < max(widths):
+            return False
+    return True
 
 
 def test_home(snap_compare: Callable[..., bool], make_app: AppFactory) -> None:
