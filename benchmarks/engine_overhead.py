@@ -76,6 +76,8 @@ class InstantOperator:
     """Moves one parameter by a small random step; with a second parent, takes one from it."""
 
     name = "instant"
+    needs_two_parents = False
+    self_limited = False
 
     async def propose(self, request: ProposalRequest, rng: random.Random) -> Proposal:
         program = request.parent.program

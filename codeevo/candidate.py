@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from codeevo.lineage.rules import is_ok
+
 
 class Status(StrEnum):
     """Outcome of a candidate. Only OK candidates enter an archive."""
@@ -63,7 +65,8 @@ class Candidate(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.status == Status.OK and self.score is not None
+        """Evaluated successfully (the read model's rule, ``codeevo.lineage.rules.is_ok``)."""
+        return is_ok(self.status, self.score)
 
 
 def candidate_id(seq: int) -> str:

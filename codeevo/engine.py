@@ -21,6 +21,8 @@ from codeevo.config import RunConfig
 from codeevo.errors import CodeevoError, ProviderError
 from codeevo.events import EventLog
 from codeevo.lineage.base import LineageStore
+from codeevo.lineage.index import LineageIndex, Row
+from codeevo.lineage.rules import is_evaluated
 from codeevo.mutation.base import Operator, ParentView, Proposal, ProposalRequest
 from codeevo.mutation.screen import program_hash, screen
 from codeevo.population.islands import IslandModel
@@ -121,10 +123,20 @@ class Engine:
         return not self._running.is_set()
 
     def pause(self) -> None:
-        """Start no new candidates; those in flight finish."""
+        """Start no new candidates; those in flight finish. The `paused` event says how many
+        are still in flight; a `drained` event follows when the last of them is recorded."""
         if not self.paused:
             self._running.clear()
-            self._emit("paused")
+            self._emit("paused", in_flight=self.in_flight)
+
+    @property
+    def in_flight(self) -> int:
+        """Candidates started and not yet recorded (or cancelled)."""
+        return sum(not task.done() for task in self._tasks)
+
+    def _task_done(self, _: asyncio.Task[None]) -> None:
+        if self.paused and self._stop_reason is None and self.in_flight == 0:
+            self._emit("drained")
 
     def resume(self) -> None:
         if self.paused:
@@ -143,18 +155,20 @@ class Engine:
     # ------------------------------------------------------------------ resume
 
     def restore(self) -> int:
-        """Rebuild islands, archives, counters and hashes from the lineage; return #candidates."""
-        n = 0
-        for cand in self.store.candidates():
-            n += 1
-            self.seq = max(self.seq, cand.seq + 1)
-            if cand.program_hash:
-                self.seen_hashes.add(cand.program_hash)
+        """Rebuild islands, archives, counters and hashes from the lineage, read through the
+        read model (LineageIndex: next seq, program hashes); return #candidates."""
+        index = LineageIndex()
+        for record, sha in self.store.records():
+            index.add(Row.from_record(record, sha))
+            cand = Candidate.model_validate(record)
             self.stats.account(cand)
-            if cand.status != Status.REJECTED:
+            if is_evaluated(cand.status):
                 self._insert(cand, replay=True)
+        self.seq = max(self.seq, index.next_seq)
+        self.seen_hashes |= index.program_hashes
         for cand_id in self._archived_ids():
             self.programs[cand_id] = self.store.program(cand_id)
+        n = len(index)
         self._resumed = n > 0
         # A resumed run continues with a fresh stream derived from the seed and its length.
         self.rng = random.Random(f"{self.config.seed}:{self.seq}")
@@ -309,9 +323,9 @@ class Engine:
         parent = select_parent(archive, rng, pcfg)
         others = self.islands.other_archives(island)
         second = select_second_parent(archive, rng, parent.id, fallback=others)
-        if second is None and getattr(self.operators[name], "needs_two_parents", False):
+        if second is None and self.operators[name].needs_two_parents:
             single = {k: w for k, w in self.mix.items()
-                      if not getattr(self.operators[k], "needs_two_parents", False)}
+                      if not self.operators[k].needs_two_parents}
             if single:
                 name = rng.choices(list(single), weights=list(single.values()))[0]
         excl = {parent.id} | ({second.id} if second else set())
@@ -327,6 +341,7 @@ class Engine:
         )
         work = _Work(island, self.operators[name], request, random.Random(rng.getrandbits(64)))
         task = asyncio.create_task(self._pipeline(work))
+        task.add_done_callback(self._task_done)
         self._tasks.add(task)
 
     def _view(self, cand: Candidate) -> ParentView:
@@ -334,7 +349,7 @@ class Engine:
 
     async def _pipeline(self, work: _Work) -> None:
         t0 = time.monotonic()
-        if getattr(work.operator, "self_limited", False):  # the LLM client holds the slots
+        if work.operator.self_limited:  # the LLM client holds the slots
             proposal = await work.operator.propose(work.request, work.rng)
         else:
             async with self._proposal_sem:
@@ -437,17 +452,17 @@ class Engine:
             self._consecutive_rejects += 1
         else:
             self._consecutive_rejects = 0
-        self.store.record(cand, program, files)
-        self._recorded(cand, inserted)
+        commit = self.store.record(cand, program, files)
+        self._recorded(cand, inserted, commit)
 
-    def _recorded(self, cand: Candidate, inserted: bool) -> None:
+    def _recorded(self, cand: Candidate, inserted: bool, commit: str) -> None:
         best = self.islands.best()
         self._emit(
             "evaluated",
             id=cand.id, seq=cand.seq, parents=cand.parents, operator=cand.operator,
             model=cand.model, cost=cand.cost, tokens=cand.tokens,
             island=cand.island, status=cand.status.value, stage=cand.stage, reason=cand.reason,
-            score=cand.score, cell=cand.cell, inserted=inserted,
+            score=cand.score, cell=cand.cell, inserted=inserted, commit=commit,
         )
         if inserted:
             self._emit("inserted", id=cand.id, island=cand.island, cell=cand.cell,
@@ -475,7 +490,7 @@ class Engine:
                 self.programs[cand.id] = program
                 if result is not None:
                     self.artifacts[cand.id] = dict(result.artifacts)
-        if cand.status != Status.REJECTED and not founder:
+        if is_evaluated(cand.status) and not founder:
             for mig in self.islands.maybe_migrate(self.stats.evaluations):
                 if not replay:
                     self._emit("migrated", id=mig.candidate_id, source=mig.source,

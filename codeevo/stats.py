@@ -8,8 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from codeevo.candidate import Candidate, Status
+from codeevo.candidate import Candidate
 from codeevo.config import BudgetConfig
+from codeevo.lineage.rules import is_evaluated
 
 
 @dataclass
@@ -37,9 +38,9 @@ class RunStats:
 
     def account(self, cand: Candidate) -> None:
         self.candidates += 1
-        if cand.status != Status.REJECTED:
+        if is_evaluated(cand.status):
             self.evaluations += 1
-        if cand.status == Status.OK:
+        if cand.ok:
             self.ok += 1
         else:
             self.failures[f"{cand.status.value}:{cand.stage or '-'}"] += 1

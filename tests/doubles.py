@@ -69,6 +69,8 @@ class NudgeOperator:
     """Changes X or Y by a random step; with a second parent, crosses Y over."""
 
     name = "nudge"
+    needs_two_parents = False
+    self_limited = False
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay

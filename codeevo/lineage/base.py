@@ -1,16 +1,24 @@
-"""The lineage seam: record candidates, read them back. GitLineageStore is the real one."""
+"""The lineage seam: record candidates, read them back.
+
+GitLineageStore (``store.py``) is the real one; MemoryLineageStore (``memory.py``) is the
+in-memory double for tests and tools. The Protocol declares everything the engine, the read
+model (``index.py``), the CLI and the TUI use, so none of them needs to know which one it has.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from codeevo.candidate import Candidate
 
 
 @runtime_checkable
 class LineageStore(Protocol):
-    """One writer appends candidates; any number of readers iterate them in `seq` order."""
+    """One writer appends candidates; any number of readers read them in `seq` order.
+
+    Unknown ids raise ``LineageError`` (``codeevo.lineage.lock``).
+    """
 
     def record(
         self,
@@ -21,14 +29,30 @@ class LineageStore(Protocol):
     ) -> str:
         """Write the candidate (program, candidate.json, extra files such as exchange/...,
         artifacts/...) as one commit whose parents are its parents' commits; return its sha.
-        The candidate counts as recorded once this returns (its ref exists)."""
+        The candidate counts as recorded once this returns. Recording the same candidate
+        again with the same content returns the same sha; a parent not recorded yet, or other
+        content under a recorded id, is a LineageError."""
+        ...
+
+    def records(self) -> list[tuple[dict[str, Any], str]]:
+        """(candidate.json as a dict, commit sha) for every candidate, in seq order; re-read
+        on each call, so a reader sees candidates recorded since. The fast path: no
+        validation (the read model builds its rows from these)."""
         ...
 
     def candidates(self) -> Iterator[Candidate]:
-        """Every recorded candidate, in seq order."""
+        """Every recorded candidate, validated, in seq order."""
+        ...
+
+    def candidate(self, candidate_id: str) -> Candidate:
+        """One recorded candidate, validated; finds one recorded after this reader opened."""
         ...
 
     def program(self, candidate_id: str) -> str: ...
+
+    def programs(self, candidate_ids: list[str]) -> dict[str, str]:
+        """Many programs in one go (exports read every candidate's)."""
+        ...
 
     def files(self, candidate_id: str) -> dict[str, str]:
         """The extra files (exchange/..., artifacts/...) of a candidate's commit."""

@@ -1,24 +1,27 @@
-"""LineageDAG: a networkx index over a lineage, and the queries the CLI and the TUI ask of it.
+"""LineageDAG: a lineage as a networkx graph, for exports and graph algorithms.
 
 Nodes are candidate ids carrying candidate.json's other fields (status as its string value) plus
 ``commit`` (the sha, when known) and ``delta`` (score minus the primary parent's score when both
-are OK, else None). Edges run parent -> child with ``primary`` True for the first parent. The
-index is a cache: rebuild it from the store (git is the store of record).
+are OK, else None). Edges run parent -> child with ``primary`` True for the first parent.
+
+Queries (parents, children, ancestry, best, outcomes) are answered by the read model it carries
+(``self.index``, a :class:`~codeevo.lineage.index.LineageIndex` built from the same records),
+so "ok" and "best" mean here what they mean everywhere. The graph is a cache: rebuild it from
+the store (git is the store of record).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from codeevo.candidate import Candidate, Status
+from codeevo.candidate import Candidate
 from codeevo.lineage.base import LineageStore
-from codeevo.lineage.store import GitLineageStore, LineageError
+from codeevo.lineage.index import LineageIndex, Outcomes, Row
 
 
 @dataclass(frozen=True)
@@ -36,60 +39,34 @@ class Ancestry:
     ancestors: list[str]
 
 
-@dataclass(frozen=True)
-class OperatorStats:
-    """How one operator fared.
-
-    Attributes:
-        proposed: candidates it produced (every status).
-        ok: of those, evaluated with a score.
-        failed_by_stage: non-OK candidates counted by stage (or by status when no stage).
-        improved: OK candidates scoring above their OK primary parent.
-        improvement_rate: improved / proposed.
-        mean_delta: mean score minus primary parent's score over OK children of OK parents.
-    """
-
-    operator: str
-    proposed: int = 0
-    ok: int = 0
-    failed_by_stage: dict[str, int] = field(default_factory=dict)
-    improved: int = 0
-    improvement_rate: float = 0.0
-    mean_delta: float | None = None
-
-
-def _is_ok(attrs: dict[str, Any]) -> bool:
-    return bool(attrs["status"] == Status.OK.value and attrs.get("score") is not None)
-
-
 class LineageDAG:
-    """A lineage as a ``networkx.DiGraph`` (edge parent -> child), with queries by candidate id."""
+    """A lineage as a ``networkx.DiGraph`` (edge parent -> child) plus its read model."""
 
-    def __init__(self, graph: nx.DiGraph) -> None:
+    def __init__(self, graph: nx.DiGraph, index: LineageIndex) -> None:
         self.graph = graph
+        self.index = index
 
     @classmethod
     def from_records(cls, records: Iterable[tuple[dict[str, Any], str | None]]) -> LineageDAG:
         """Build from (candidate.json dict, commit sha or None) pairs, parents before children."""
+        index = LineageIndex()
         nodes: dict[str, dict[str, Any]] = {}
         edges: list[tuple[str, str, dict[str, bool]]] = []
         for record, sha in records:
+            index.add(Row.from_record(record, sha))
             attrs = dict(record)
             cid = attrs.pop("id")  # the node key is the id
             attrs["commit"] = sha
-            attrs["delta"] = None
-            parents = attrs["parents"]
-            first = nodes.get(parents[0]) if parents else None
-            if first is not None and _is_ok(attrs) and _is_ok(first):
-                attrs["delta"] = attrs["score"] - first["score"]
+            attrs["delta"] = index.delta(cid)
             nodes[cid] = attrs
+            parents = attrs["parents"]
             for parent in dict.fromkeys(parents):
                 if parent in nodes:  # always, for a lineage read from a store
                     edges.append((parent, cid, {"primary": parent == parents[0]}))
         graph: nx.DiGraph = nx.DiGraph()
         graph.add_nodes_from(nodes.items())
         graph.add_edges_from(edges)
-        return cls(graph)
+        return cls(graph, index)
 
     @classmethod
     def from_candidates(cls, items: Iterable[tuple[Candidate, str | None]]) -> LineageDAG:
@@ -100,37 +77,23 @@ class LineageDAG:
     def load(cls, source: LineageStore | Path | str) -> LineageDAG:
         """Build from a store, a lineage repository path, or a run directory holding lineage.git."""
         if isinstance(source, str | Path):
-            path = Path(source)
-            if (path / "lineage.git").is_dir():
-                path = path / "lineage.git"
-            store = GitLineageStore.open(path)
-            try:
+            from codeevo.lineage.store import open_store
+
+            with open_store(Path(source)) as store:
                 return cls.from_records(store.records())
-            finally:
-                store.close()
-        if isinstance(source, GitLineageStore):
-            return cls.from_records(source.records())
-        candidates = list(source.candidates())
-        return cls.from_candidates((c, source.commit_of(c.id)) for c in candidates)
+        return cls.from_records(source.records())
 
     # -- lookups ------------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(self.graph.number_of_nodes())
+        return len(self.index)
 
     def __contains__(self, candidate_id: object) -> bool:
-        return candidate_id in self.graph
+        return candidate_id in self.index
 
     def resolve(self, ref: str) -> str:
-        """A candidate id, or ``best``; LineageError for an unknown id or an empty lineage."""
-        if ref == "best":
-            best = self.best()
-            if best is None:
-                raise LineageError("the lineage has no OK candidate yet")
-            return best
-        if ref not in self.graph:
-            raise LineageError(f"no candidate {ref!r} in this lineage")
-        return ref
+        """A candidate id from an id, ``best``, a number or a commit prefix (LineageError)."""
+        return self.index.resolve(ref)
 
     def node(self, candidate_id: str) -> dict[str, Any]:
         """The node's attributes (candidate.json fields + commit + delta)."""
@@ -144,84 +107,41 @@ class LineageDAG:
 
     def ids(self) -> list[str]:
         """Every candidate id in seq order."""
-        return self._by_seq(self.graph.nodes)
-
-    def _by_seq(self, ids: Iterable[str]) -> list[str]:
-        nodes = self.graph.nodes
-        return sorted(ids, key=lambda i: (nodes[i]["seq"], i))
+        return list(self.index.order)
 
     # -- queries ------------------------------------------------------------------------------
 
     def parents(self, candidate_id: str) -> list[str]:
         """Parents, primary first."""
-        node = self.resolve(candidate_id)
-        order = self.graph.nodes[node]["parents"]
-        return sorted(self.graph.predecessors(node), key=order.index)
+        return self.index.parents(self.resolve(candidate_id))
 
     def children(self, candidate_id: str) -> list[str]:
-        """Direct children, in seq order."""
-        return self._by_seq(self.graph.successors(self.resolve(candidate_id)))
+        """Direct children through any parent, in seq order."""
+        return list(self.index.children(self.resolve(candidate_id)))
 
     def primary_line(self, candidate_id: str) -> list[str]:
         """seed -> ... -> candidate, following primary parents."""
-        line = [self.resolve(candidate_id)]
-        while True:
-            primary = [p for p, _, d in self.graph.in_edges(line[-1], data=True) if d["primary"]]
-            if not primary:
-                return line[::-1]
-            line.append(primary[0])
+        return self.index.primary_line(self.resolve(candidate_id))
 
     def ancestry(self, candidate_id: str) -> Ancestry:
         node = self.resolve(candidate_id)
-        ancestors = self._by_seq(nx.ancestors(self.graph, node))
-        return Ancestry(id=node, primary_line=self.primary_line(node), ancestors=ancestors)
+        return Ancestry(id=node, primary_line=self.index.primary_line(node),
+                        ancestors=self.index.by_seq(self.index.ancestors(node)))
 
     def descendants(self, candidate_id: str) -> list[str]:
         """Every descendant (through any parent), in seq order."""
-        return self._by_seq(nx.descendants(self.graph, self.resolve(candidate_id)))
+        return self.index.by_seq(self.index.descendants(self.resolve(candidate_id)))
 
     def best(self) -> str | None:
-        """The highest-scoring OK candidate (the earliest on a tie), or None."""
-        best: tuple[float, int] | None = None
-        best_id: str | None = None
-        for node, attrs in self.graph.nodes(data=True):
-            if _is_ok(attrs):
-                key = (attrs["score"], -attrs["seq"])
-                if best is None or key > best:
-                    best, best_id = key, node
-        return best_id
+        """The best OK candidate (rules.rank_key: highest score, the earliest on a tie)."""
+        best = self.index.best()
+        return best.id if best is not None else None
 
     def best_path(self) -> list[str]:
         """The primary line of the best candidate (empty when none is OK)."""
         best = self.best()
-        return self.primary_line(best) if best is not None else []
+        return self.index.primary_line(best) if best is not None else []
 
-    def operator_stats(self) -> dict[str, OperatorStats]:
+    def operator_stats(self) -> dict[str, Outcomes]:
         """Per operator: proposed, ok, failures by stage, improvements over the primary parent."""
-        proposed: Counter[str] = Counter()
-        ok: Counter[str] = Counter()
-        improved: Counter[str] = Counter()
-        failed: dict[str, Counter[str]] = {}
-        deltas: dict[str, list[float]] = {}
-        for attrs in self.graph.nodes.values():
-            op = attrs["operator"]
-            proposed[op] += 1
-            if not _is_ok(attrs):
-                failed.setdefault(op, Counter())[attrs.get("stage") or attrs["status"]] += 1
-                continue
-            ok[op] += 1
-            if attrs["delta"] is not None:
-                deltas.setdefault(op, []).append(attrs["delta"])
-                improved[op] += attrs["delta"] > 0
-        return {
-            op: OperatorStats(
-                operator=op,
-                proposed=proposed[op],
-                ok=ok[op],
-                failed_by_stage=dict(sorted(failed.get(op, Counter()).items())),
-                improved=improved[op],
-                improvement_rate=improved[op] / proposed[op],
-                mean_delta=sum(deltas[op]) / len(deltas[op]) if op in deltas else None,
-            )
-            for op in sorted(proposed)
-        }
+        return self.index.outcomes("operator")

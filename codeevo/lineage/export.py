@@ -75,7 +75,7 @@ def to_dot(dag: LineageDAG) -> str:
         attrs = dag.graph.nodes[node]
         status = str(attrs["status"])
         score = attrs.get("score")
-        outcome = f"{score:.4f}" if status == "ok" and score is not None else status
+        outcome = f"{score:.4f}" if dag.index.rows[node].ok else status
         if status != "ok" and attrs.get("stage"):
             outcome += f" at {attrs['stage']}"
         label = f"{node}\n{attrs['operator']} i{attrs['island']}\n{outcome}"

@@ -26,12 +26,13 @@ import threading
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from codeevo.candidate import Candidate, Status
+from codeevo.candidate import Candidate
 from codeevo.errors import RunDirError
 from codeevo.lineage.lock import LineageError as LineageError
 from codeevo.lineage.lock import WriterLock
+from codeevo.lineage.rules import is_ok, rank_key
 
 EPOCH = 1_577_836_800  # 2020-01-01T00:00:00Z; commit time = EPOCH + seq, so SHAs are reproducible
 IDENT = "codeevo <codeevo@localhost>"
@@ -138,7 +139,7 @@ class GitLineageStore:
         self._commits: dict[str, str] = {}  # candidate id -> commit sha
         self._entries: dict[str, str] = {}  # candidate id -> program file name
         self._scores: dict[str, float | None] = {}  # OK score, or None
-        self._best: tuple[float, int, str] | None = None  # (score, -seq, id): ties keep the first
+        self._best: tuple[float, int, str] | None = None  # rules.rank_key of the best OK one
         self._newest: tuple[int, str] | None = None
         self._objects = path / "objects"
         self._fans: set[str] = set()  # objects/xx folders known to exist
@@ -215,8 +216,7 @@ class GitLineageStore:
             return sha
         self._write_ref(f"{CANDIDATE_REFS}{candidate.id}", sha)
         self._note(candidate.model_dump(mode="json"), sha)
-        head = self._best[2] if self._best else self._newest[1] if self._newest else None
-        if head == candidate.id:
+        if self.best_id() == candidate.id:
             self._write_ref("refs/heads/main", sha)
         return sha
 
@@ -308,14 +308,16 @@ class GitLineageStore:
         """Index one candidate (candidate.json as a dict) for parents, messages and HEAD."""
         cid, seq = str(c["id"]), int(c["seq"])
         score: float | None = c.get("score")
-        ok = c["status"] == Status.OK.value and score is not None
+        ok = is_ok(c["status"], score)
         self._commits[cid] = sha
         self._entries[cid] = c["entry"]
         self._scores[cid] = score if ok else None
         if self._newest is None or seq >= self._newest[0]:
             self._newest = (seq, cid)
-        if ok and score is not None and (self._best is None or (score, -seq) > self._best[:2]):
-            self._best = (score, -seq, cid)
+        if ok:
+            key = rank_key(_Ranked(score, seq, cid))
+            if self._best is None or key < self._best:
+                self._best = key
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -435,6 +437,23 @@ class GitLineageStore:
             tree = self._tree(candidate_id)
             return _decode(tree[self._entries[candidate_id]].data_stream.read())
 
+    def programs(self, candidate_ids: list[str]) -> dict[str, str]:
+        """Many programs through one `git cat-file --batch` (about 10,000 a second)."""
+        for cid in candidate_ids:
+            if cid not in self._commits:
+                self.commit_of(cid)  # learns it, or raises LineageError
+        if not candidate_ids:
+            return {}
+        query = b"".join(_encode(f"{self._commits[c]}:{self._entries[c]}\n")
+                         for c in candidate_ids)
+        blobs = _parse_batch(_git(self.path, "cat-file", "--batch", stdin=query))
+        out: dict[str, str] = {}
+        for cid, blob in zip(candidate_ids, blobs, strict=True):
+            if blob is None:
+                raise LineageError(f"{cid}: its commit has no {self._entries[cid]}")
+            out[cid] = _decode(blob)
+        return out
+
     def files(self, candidate_id: str) -> dict[str, str]:
         """The extra files (exchange/..., artifacts/...), as capped when recorded."""
         with self._read_lock:
@@ -445,6 +464,24 @@ class GitLineageStore:
                 for item in tree.traverse()
                 if item.type == "blob" and item.path not in skip
             }
+
+
+class _Ranked(NamedTuple):
+    score: float | None
+    seq: int
+    id: str
+
+
+def open_store(path: Path) -> GitLineageStore:
+    """Open a lineage for reading: a run directory holding ``lineage.git``, or the lineage
+    repository itself. RunDirError names what is missing."""
+    if (path / "lineage.git").is_dir():
+        return GitLineageStore.open(path / "lineage.git")
+    if (path / "HEAD").is_file() and (path / "objects").is_dir():
+        return GitLineageStore.open(path)
+    if not path.exists():
+        raise RunDirError(f"no such run directory: {path}")
+    raise RunDirError(f"not a run directory (no lineage.git inside): {path}")
 
 
 def _parse_batch(out: bytes) -> list[bytes | None]:

@@ -286,6 +286,8 @@ class AstMutationOperator:
     """
 
     name = "ast"
+    needs_two_parents = False  # uses a second parent when offered, works without one
+    self_limited = False
 
     def __init__(self, config: OperatorConfig | None = None) -> None:
         self.config = config or OperatorConfig()

@@ -52,13 +52,24 @@ class Proposal:
 
 @runtime_checkable
 class Operator(Protocol):
-    """A mutation operator. The engine always offers a second parent (when the island has one);
-    the operator decides whether to use it and names the parents it used in Proposal.parents.
-    An operator may set `needs_two_parents = True`: the engine then uses another operator of the
-    mix when no second parent exists. An operator that caps its own concurrency (the LLM
-    operators: their client holds the request slots) sets `self_limited = True`, and the engine
-    then runs propose() without holding one of its proposal slots."""
+    """A mutation operator: everything the engine reads of one.
+
+    The engine always offers a second parent (when the island has one); the operator decides
+    whether to use it and names the parents it used in Proposal.parents.
+
+    Attributes:
+        name: how the operator is named in the mix, the lineage and the events.
+        needs_two_parents: True when it cannot work without a second parent (crossover); the
+            engine then picks another operator of the mix when the island has no second parent.
+        self_limited: True when it caps its own concurrency (the LLM operators: their client
+            holds the request slots); the engine then runs propose() without holding one of
+            its own proposal slots.
+
+    A class that subclasses Operator inherits both flags as False.
+    """
 
     name: str
+    needs_two_parents: bool = False
+    self_limited: bool = False
 
     async def propose(self, request: ProposalRequest, rng: random.Random) -> Proposal: ...

@@ -54,6 +54,7 @@ class LLMOperator:
     # The client caps requests in flight (its slots); the engine does not hold a proposal
     # slot around propose(), so prompts and diffs are worked on while every slot is busy.
     self_limited = True
+    needs_two_parents = False
 
     def __init__(self, client: LLMClient, repair_turns: int = 2) -> None:
         self.client = client

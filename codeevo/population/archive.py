@@ -15,6 +15,9 @@ from collections.abc import Iterator, Sequence
 
 from codeevo.candidate import Candidate
 from codeevo.config import FeatureConfig
+from codeevo.lineage.rules import rank_key  # best first; ties: the earlier candidate
+
+__all__ = ["Cell", "MapElitesArchive", "bin_index", "rank_key"]
 
 Cell = tuple[int, ...]
 
@@ -28,10 +31,6 @@ def bin_index(value: float | None, feature: FeatureConfig) -> int:
     return min(max(idx, 0), feature.bins - 1)
 
 
-def rank_key(cand: Candidate) -> tuple[float, int, str]:
-    # Best score first; among equal scores the earlier candidate (it got there first).
-    score = cand.score if cand.score is not None else -math.inf
-    return (-score, cand.seq, cand.id)
 
 
 class MapElitesArchive:
@@ -63,14 +62,14 @@ class MapElitesArchive:
 
         Ties keep the incumbent. Returns whether the candidate entered the archive.
         """
-        if not candidate.ok or candidate.score is None or math.isnan(candidate.score):
+        if not candidate.ok:  # the read model's rule (codeevo.lineage.rules): NaN is not OK
             return False
         cell = self.cell_of(candidate)
         incumbent = self._cells.get(cell)
         if incumbent is not None:
             if incumbent.id == candidate.id:
                 return False
-            assert incumbent.score is not None  # only OK candidates get in
+            assert incumbent.score is not None and candidate.score is not None  # both OK
             if not candidate.score > incumbent.score:
                 return False
         self._cells[cell] = candidate

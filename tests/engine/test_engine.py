@@ -107,7 +107,8 @@ def test_pause_holds_new_work(make_engine: EngineFactory) -> None:
         task = asyncio.create_task(engine.run())
         await asyncio.sleep(0.3)
         engine.pause()
-        await asyncio.sleep(0.2)  # in-flight work drains
+        while engine.in_flight:  # in-flight work drains (however slow the machine)
+            await asyncio.sleep(0.01)
         n1 = engine.seq
         await asyncio.sleep(0.4)
         assert engine.seq == n1 and engine.paused

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from codeevo.lineage.dag import LineageDAG, OperatorStats
+from codeevo.lineage.dag import LineageDAG
+from codeevo.lineage.index import Outcomes
 from codeevo.lineage.store import GitLineageStore, LineageError
 from tests.lineage.conftest import HAND_BUILT
 
@@ -59,8 +60,8 @@ def test_best_and_best_path(dag: LineageDAG) -> None:
 
 def test_operator_stats(dag: LineageDAG) -> None:
     stats = dag.operator_stats()
-    assert stats["seed"] == OperatorStats("seed", proposed=1, ok=1)
-    assert stats["diff"] == OperatorStats(
+    assert stats["seed"] == Outcomes("seed", proposed=1, ok=1)
+    assert stats["diff"] == Outcomes(
         "diff",
         proposed=4,
         ok=2,
@@ -69,7 +70,7 @@ def test_operator_stats(dag: LineageDAG) -> None:
         improvement_rate=0.25,
         mean_delta=0.25,
     )
-    assert stats["ast"] == OperatorStats(
+    assert stats["ast"] == Outcomes(
         "ast",
         proposed=2,
         ok=1,
@@ -78,7 +79,7 @@ def test_operator_stats(dag: LineageDAG) -> None:
         improvement_rate=0.0,
         mean_delta=-0.5,
     )
-    assert stats["crossover"] == OperatorStats(
+    assert stats["crossover"] == Outcomes(
         "crossover", proposed=1, ok=1, improved=1, improvement_rate=1.0, mean_delta=1.0
     )
 
