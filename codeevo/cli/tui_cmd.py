@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +31,20 @@ def _run(args: argparse.Namespace) -> int:
         RunDir.open(args.run_dir)  # a clear error before the screen takes over
         if not args.run_dir.is_dir():
             raise RunDirError(f"{args.run_dir}: run directory not found")
+    roots = args.problems or [Path("problems")]
+    for root in roots:
+        if not root.is_dir():
+            print(f"warning: --problems {root}: no such folder (the new-run form also takes "
+                  "a problem folder's path)", file=sys.stderr)
     from codeevo.tui.app import CodeevoApp
 
     app = CodeevoApp(
         args.run_dir,
         runs_root=args.runs,
-        problem_roots=args.problems or [Path("problems")],
+        problem_roots=roots,
         theme="textual-light" if args.light else None,
     )
     app.run()
+    for note in app.exit_notes:
+        print(note)
     return 0

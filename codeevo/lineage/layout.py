@@ -114,6 +114,7 @@ class GraphLayout:
                 self._band_spans[edge.lane].append((edge.top, edge.bottom, edge))
         for spans in self._band_spans:
             spans.sort(key=lambda s: s[0])
+        self._band_tops = [[s[0] for s in spans] for spans in self._band_spans]
         self._stubs: dict[str, list[str]] = {}
         for edge in merges:
             if edge.lane is None:
@@ -125,8 +126,8 @@ class GraphLayout:
     def band_at(self, row: int) -> list[MergeEdge | None]:
         """For each merge lane, the edge crossing or ending at `row` (None where free)."""
         out: list[MergeEdge | None] = []
-        for spans in self._band_spans:
-            i = bisect.bisect_right(spans, row, key=lambda s: s[0]) - 1
+        for spans, tops in zip(self._band_spans, self._band_tops, strict=True):
+            i = bisect.bisect_right(tops, row) - 1  # spans on one lane never overlap
             out.append(spans[i][2] if i >= 0 and spans[i][1] >= row else None)
         return out
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from codeevo.candidate import Candidate, Status
-from codeevo.tui.run_index import CandidateRow
+from codeevo.lineage.index import Row
 
 STATUS_STYLE = {
     Status.OK: "green",
@@ -17,6 +17,10 @@ STATUS_STYLE = {
 
 def score(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
+
+
+def delta(value: float | None) -> str:
+    return "" if value is None else f"{value:+.4f}"
 
 
 def money(value: float) -> str:
@@ -52,8 +56,14 @@ def elapsed(seconds: float) -> str:
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
 
 
-def outcome(cand: Candidate | CandidateRow) -> str:
-    """`ok 0.8123` or `failed@stage2` — what happened to a candidate, in a few characters."""
-    if cand.status == Status.OK:
+def outcome(cand: Candidate | Row) -> str:
+    """`0.8123` for an OK candidate, else `failed@stage2`: what happened, in a few characters."""
+    if cand.ok:
         return score(cand.score)
     return f"{cand.status.value}@{cand.stage or '-'}"
+
+
+def who(cand: Candidate | Row) -> str:
+    """`diff on island 2 by openai/gpt-4.1-mini` (no `by` for an offline operator)."""
+    text = f"{cand.operator} on island {cand.island}"
+    return f"{text} by {cand.model}" if cand.model else text

@@ -136,12 +136,12 @@ class LiveRun:
         """Stop here and carry on in a background `codeevo resume` that outlives the TUI."""
         self.stop("detached from the TUI; continued by `codeevo resume`")
         self.wait(120)
-        log = (self.run_path / "detached.log").open("ab")
-        return subprocess.Popen(
-            [sys.executable, "-m", "codeevo", "resume", str(self.run_path)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with (self.run_path / "detached.log").open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "codeevo", "resume", str(self.run_path)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
 
     def _call(self, fn: Callable[[], Any]) -> None:
         loop = self._loop

@@ -22,3 +22,6 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "grep -m1 -E '^pip install .*pytest' README.md" in ci
     assert "CODEEVO_REQUIRE_DOCKER=1" in ci
+    assert "CODEEVO_REQUIRE_BROWSER=1" in ci and "bash .ci/browser-setup.sh" in ci
+    setup = (ROOT / ".ci" / "browser-setup.sh").read_text()
+    assert "apt-get install" in setup and "chromium-driver" in setup

@@ -1,4 +1,7 @@
-"""Fixtures for TUI tests: a recorded run (real git lineage) and an app factory pinned in time."""
+"""Fixtures for TUI tests: a recorded run (real git lineage) and an app factory pinned in time.
+
+Screens are driven at the two sizes we promise to work at: 80 x 24 and 160 x 48.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,10 @@ import pytest
 from codeevo.tui.app import CodeevoApp
 from tests.tui.fixtures.recorded_run import NOW, make_workspace
 
-SIZE = (120, 40)
+SMALL = (80, 24)
+LARGE = (160, 48)
+SIZES = [SMALL, LARGE]
+SIZE = LARGE  # tests about behaviour rather than layout run at one size
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +47,13 @@ def run_dir(workspace: Path) -> Path:
 @pytest.fixture
 def make_app(workspace: Path) -> Callable[..., CodeevoApp]:
     def factory(run_path: Path | None = None, **kw: object) -> CodeevoApp:
-        return CodeevoApp(run_path, runs_root=Path("runs"), problem_roots=[Path("problems")],
-                          now=lambda: NOW, **kw)  # type: ignore[arg-type]
+        kw.setdefault("problem_roots", [Path("problems")])
+        return CodeevoApp(run_path, runs_root=Path("runs"), now=lambda: NOW,
+                          **kw)  # type: ignore[arg-type]
 
     return factory
+
+
+@pytest.fixture(params=SIZES, ids=["80x24", "160x48"])
+def size(request: pytest.FixtureRequest) -> tuple[int, int]:
+    return request.param  # type: ignore[no-any-return]

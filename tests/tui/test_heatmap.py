@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from codeevo.config import FeatureConfig
+from codeevo.lineage.index import Elite
 from codeevo.tui.app import CodeevoApp
-from codeevo.tui.run_index import Elite
 from codeevo.tui.screens.dashboard import DashboardScreen
 from codeevo.tui.widgets.heatmap import IslandHeatmap, axis_pairs
 from tests.tui.conftest import SIZE
@@ -52,7 +52,7 @@ async def test_x_cycles_the_axes_of_every_map(
         await pilot.press("x")  # the toy problem has two dimensions: nothing else to show
         assert dash.dims == (0, 1)
         dash.features = FEATURES
-        dash.index.grids = {0: dict(GRID), 1: {(1, 2, 1): Elite("c4", 3.0)}}
+        dash.index.cells = {0: dict(GRID), 1: {(1, 2, 1): Elite("c4", 3.0)}}
         await pilot.press("x")
         await pilot.pause()
         maps = {m.island: m for m in dash.query(IslandHeatmap)}
@@ -61,3 +61,37 @@ async def test_x_cycles_the_axes_of_every_map(
         assert "a × c" in str(dash.query_one("#cell").render())
         await pilot.press("x", "x")
         assert dash.dims == (0, 1)
+
+
+def test_compact_maps_pack_two_rows_a_line() -> None:
+    heat = IslandHeatmap(0, [FeatureConfig(name="a", bins=10), FeatureConfig(name="b", bins=10)])
+    heat.set_cells({(0, 0): Elite("c1", 1.0), (9, 9): Elite("c2", 2.0)}, (1.0, 2.0))
+    assert heat.footprint(3, False) == (34, 12)
+    assert heat.footprint(1, True) == (14, 7)
+    heat.set_size(1, True)
+    lines = heat.render().plain.split("\n")
+    assert len(lines) == 5 and all(line == "▀" * 10 for line in lines)
+
+
+async def test_many_islands_fit_an_80_column_screen(
+    make_app: Callable[..., CodeevoApp], run_dir: Path
+) -> None:
+    """Eight islands of 10 x 10 cells: the maps shrink until every one is on screen."""
+    app = make_app(run_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        dash = app.screen
+        assert isinstance(dash, DashboardScreen)
+        await wait_for(pilot, lambda: dash.loaded)
+        dash.features = [FeatureConfig(name="a", bins=10), FeatureConfig(name="b", bins=10)]
+        dash.index.cells = {i: {(i, 9 - i): Elite(f"c{i}", float(i))} for i in range(8)}
+        dash._last_scale = None
+        dash._refresh(set(range(8)), [])
+        for m in dash.query(IslandHeatmap):
+            m.features = dash.features
+            m.bins_x = m.bins_y = 10
+        dash.fit_maps()
+        await pilot.pause(0.2)
+        maps = list(dash.query(IslandHeatmap))
+        assert len(maps) == 8 and all(m.compact for m in maps)
+        for m in maps:
+            assert m.region.right <= 80 and m.region.bottom <= 24 and m.region.width > 0

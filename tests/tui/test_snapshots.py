@@ -1,4 +1,4 @@
-"""Screenshots of each screen on the fixed recorded run (fixed size, pinned clock).
+"""Screenshots of each screen on the fixed recorded run, at 80 x 24 and 160 x 48 (pinned clock).
 
 Update after an intended change: `pytest tests/tui/test_snapshots.py --snapshot-update`.
 """
@@ -17,13 +17,13 @@ from codeevo.tui.app import CodeevoApp
 from codeevo.tui.screens.candidate import CandidateScreen
 from codeevo.tui.screens.dashboard import DashboardScreen
 from codeevo.tui.screens.home import HomeScreen
-from codeevo.tui.widgets.event_feed import EventFeed
+from codeevo.tui.screens.lineage import LineageScreen
 from codeevo.tui.widgets.leaderboard import Leaderboard
-from tests.tui.conftest import SIZE
 from tests.tui.helpers import wait_for
 
 pytestmark = pytest.mark.tui
 AppFactory = Callable[..., CodeevoApp]
+Snap = Callable[..., bool]
 
 
 async def _home_ready(pilot: Pilot[None]) -> None:
@@ -36,8 +36,6 @@ async def _dashboard_ready(pilot: Pilot[None]) -> None:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, DashboardScreen)
                    and pilot.app.screen.loaded)
     await pilot.pause(0.1)
-    feed = pilot.app.screen.query_one("#feed", EventFeed)
-    await wait_for(pilot, lambda: feed.scroll_offset.y == feed.max_scroll_y > 0)
     board = pilot.app.screen.query_one("#leaderboard", Leaderboard)
     await wait_for(pilot, lambda: _columns_fit(board))
 
@@ -53,12 +51,12 @@ def _columns_fit(board: Leaderboard) -> bool:
     return True
 
 
-def test_home(snap_compare: Callable[..., bool], make_app: AppFactory) -> None:
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_home_ready)
+def test_home(snap_compare: Snap, make_app: AppFactory, size: tuple[int, int]) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=_home_ready)
 
 
-def test_new_run_form_with_errors(snap_compare: Callable[..., bool],
-                                  make_app: AppFactory) -> None:
+def test_new_run_form_with_errors(snap_compare: Snap, make_app: AppFactory,
+                                  size: tuple[int, int]) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await _home_ready(pilot)
         await pilot.press("n")
@@ -67,51 +65,65 @@ def test_new_run_form_with_errors(snap_compare: Callable[..., bool],
         form.query_one("#islands-input").value = "0"  # type: ignore[attr-defined]
         form.query_one("#seed-input").value = "x"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: form.checks == 1)  # type: ignore[attr-defined]
         await pilot.pause()
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(), terminal_size=size, run_before=before)
 
 
-def test_dashboard(snap_compare: Callable[..., bool], make_app: AppFactory,
-                   run_dir: Path) -> None:
+def test_dashboard(snap_compare: Snap, make_app: AppFactory, run_dir: Path,
+                   size: tuple[int, int]) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await _dashboard_ready(pilot)
-        await pilot.press("tab")  # the leaderboard
-        await pilot.press("shift+tab")  # back to island 1's map: shows the cell summary
+        await pilot.press("tab")  # the first map: shows the cell summary
         await pilot.pause(0.1)
 
-    assert snap_compare(make_app(run_dir), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(run_dir), terminal_size=size, run_before=before)
 
 
-def test_candidate_diff(snap_compare: Callable[..., bool], make_app: AppFactory,
-                        run_dir: Path) -> None:
+def test_dashboard_progress_plot(snap_compare: Snap, make_app: AppFactory, run_dir: Path,
+                                 size: tuple[int, int]) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await _dashboard_ready(pilot)
+        await pilot.press("2")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(run_dir), terminal_size=size, run_before=before)
+
+
+def test_candidate_diff(snap_compare: Snap, make_app: AppFactory, run_dir: Path,
+                        size: tuple[int, int]) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await _dashboard_ready(pilot)
         await pilot.press("b")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CandidateScreen)
                        and pilot.app.screen.detail is not None)
+        await pilot.press("p")  # one step along the breadcrumb
+        await wait_for(pilot, lambda: pilot.app.screen.detail is not None)  # type: ignore[attr-defined]
         await pilot.press("d")
         await pilot.pause(0.1)
 
-    assert snap_compare(make_app(run_dir), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(run_dir), terminal_size=size, run_before=before)
 
 
-def test_lineage_best_ancestry(snap_compare: Callable[..., bool], make_app: AppFactory,
-                               run_dir: Path) -> None:
+def test_lineage_graph(snap_compare: Snap, make_app: AppFactory, run_dir: Path,
+                       size: tuple[int, int]) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await _dashboard_ready(pilot)
         await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, LineageScreen))
         await pilot.pause(0.1)
         await pilot.press("b")
         await pilot.pause(0.1)
 
-    assert snap_compare(make_app(run_dir), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(run_dir), terminal_size=size, run_before=before)
 
 
-def test_help_light_theme(snap_compare: Callable[..., bool], make_app: AppFactory) -> None:
+def test_help_light_theme(snap_compare: Snap, make_app: AppFactory, run_dir: Path,
+                          size: tuple[int, int]) -> None:
     async def before(pilot: Pilot[None]) -> None:
-        await _home_ready(pilot)
+        await _dashboard_ready(pilot)
         await pilot.press("ctrl+t", "question_mark")
         await pilot.pause()
 
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(make_app(run_dir), terminal_size=size, run_before=before)

@@ -1,33 +1,55 @@
-"""The help screen: every key binding, by screen."""
+"""The help screen: the bindings of the screen it was opened from (and of the widget that had
+focus there), then the ones that work everywhere. Built from the live bindings, so it lists
+exactly what the keys do on that screen."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-HELP: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Everywhere", [("q", "quit (asks what to do with a run started here)"),
-                    ("?  f1", "this help"), ("ctrl+t", "light / dark theme"),
-                    ("escape", "back"), ("tab / shift+tab", "next / previous widget")]),
-    ("Home", [("enter", "open the run / new run with the problem"), ("n", "new run"),
-              ("r", "refresh")]),
-    ("New run", [("ctrl+s", "validate and start"), ("escape", "cancel")]),
-    ("Dashboard", [("space", "pause / resume (a run started here)"), ("s", "stop the run"),
-                   ("b", "best candidate"), ("l", "lineage"),
-                   ("enter / o", "open the leaderboard's row or the map's cell"),
-                   ("arrows", "move in a map (tab to it first)")]),
-    ("Candidate", [("g d i a m", "program, diff, info, artifacts, LLM tabs"),
-                   ("p / 2", "primary / second parent"), ("c", "parents and children list"),
-                   ("l", "show in lineage")]),
-    ("Lineage", [("enter", "open candidate / expand a group"), ("space", "expand / collapse"),
-                 ("u  shift+left", "up to the tree parent"), ("b", "jump to best"),
-                 ("a", "highlight ancestry ◆"), ("2", "jump to second parent"),
-                 ("f", "filters (island, operator, status)")]),
-]
+
+@dataclass(frozen=True)
+class HelpSection:
+    title: str
+    rows: list[tuple[str, str]]
+
+
+def sections_for(screen: Screen[object]) -> list[HelpSection]:
+    """What the keys do on `screen`: its focused widget's bindings, the screen's, its notes,
+    then the app's. Each key is listed once, where it takes effect first."""
+    app = screen.app
+    by_node: dict[object, list[tuple[str, str]]] = {}
+    seen: set[str] = set()
+    for key, active in screen.active_bindings.items():
+        if key in seen:
+            continue
+        seen.add(key)
+        binding: Binding = active.binding
+        by_node.setdefault(active.node, []).append(
+            (_key_display(app, binding), binding.description or binding.action))
+    name = type(screen).__name__.removesuffix("Screen")
+    out = [HelpSection(f"This screen ({name})", by_node.get(screen, []))]
+    for node, rows in by_node.items():
+        if node is not app and node is not screen:
+            out.append(HelpSection(f"{type(node).__name__} (has focus)", rows))
+    notes = list(getattr(type(screen), "HELP_NOTES", []))
+    if notes:
+        out.append(HelpSection("Also", notes))
+    out.append(HelpSection("Everywhere", by_node.get(app, [])))
+    return out
+
+
+def _key_display(app: object, binding: Binding) -> str:
+    try:
+        return str(app.get_key_display(binding))  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):  # Textual before 0.80 took the key string
+        return str(app.get_key_display(binding.key))  # type: ignore[attr-defined]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -35,18 +57,22 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 80; height: 80%; border: thick $primary;
-                                  background: $surface; padding: 1 2; }
+    HelpScreen > VerticalScroll { width: 76; max-width: 100%; height: 90%;
+                                  border: thick $primary; background: $surface; padding: 0 1; }
     """
+
+    def __init__(self, sections: list[HelpSection]) -> None:
+        super().__init__()
+        self.sections = sections
 
     def compose(self) -> ComposeResult:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold cyan", no_wrap=True)
         table.add_column()
-        for section, rows in HELP:
-            table.add_row(f"[b u]{section}[/]", "")
-            for key, what in rows:
+        for section in self.sections:
+            table.add_row(f"[b u]{section.title}[/]", "")
+            for key, what in section.rows:
                 table.add_row(key, what)
             table.add_row("", "")
         with VerticalScroll():
-            yield Static(table)
+            yield Static(table, id="help-table")

@@ -94,6 +94,12 @@ class HomeScreen(Screen[None]):
         self.problem_paths = [p for p, _ in problems]
         for path, row in problems:
             table.add_row(*row, key=str(path))
+        if not problems:
+            roots = self.codeevo.problem_roots
+            why = "; ".join(f"{r}: {'no such folder' if not r.is_dir() else 'no problem.yaml'}"
+                            for r in roots)
+            table.add_row(Text(f"(no problems found — {why}; n: new run from a folder)",
+                               style="yellow"), "", "", "")
         rtable = self.query_one("#runs", DataTable)
         rtable.clear()
         self.run_paths = [r.path for r in runs]

@@ -1,7 +1,8 @@
-"""The new-run form: problem, model(s), budget, sandbox, islands, seed; validated by RunConfig.
+"""The new-run form: problem (found, or any folder), model(s), budget, sandbox, islands, seed.
 
 Errors come from the same pydantic models the CLI and config files use, and each one is shown
-under the field its path points at.
+under the field its path points at; model names are checked against litellm's providers (its
+import takes seconds, so the check runs in a worker).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from textual.widgets import Button, Footer, Header, Input, Select, Static
 from codeevo.config import RunConfig, deep_merge
 from codeevo.errors import CodeevoError
 from codeevo.problem import Problem, find_problems, load_problem
+from codeevo.tui.compat import chosen, select_kwargs
+from codeevo.tui.model_names import check_model, litellm_names
 from codeevo.tui.widgets.form_field import FormField
 
 if TYPE_CHECKING:
@@ -56,6 +59,8 @@ class NewRunScreen(Screen[None]):
         super().__init__()
         self.initial_problem = problem
         self.problems: list[Path] = []
+        self.checks = 0  # validations finished (tests wait on it)
+        self._suggested = ""
 
     @property
     def codeevo(self) -> CodeevoApp:
@@ -72,9 +77,18 @@ class NewRunScreen(Screen[None]):
             initial = options[0][1] if options else None
         yield Header()
         with VerticalScroll():
-            yield FormField("Problem", Select(options, value=initial or Select.BLANK,
-                                              id="problem-input", allow_blank=not options),
+            found = f"found under {', '.join(map(str, app.problem_roots))}"
+            yield FormField("Problem", Select(options, id="problem-input",
+                                              allow_blank=not options,
+                                              prompt="no problem found" if not options
+                                              else "choose a problem",
+                                              **select_kwargs(initial)),
+                            found if options else f"none {found}: give a folder below",
                             id="problem")
+            yield FormField("… or a problem folder", Input(id="path-input",
+                                                          placeholder="path/to/problem"),
+                            "a folder holding problem.yaml; used instead of the choice above",
+                            id="path")
             yield FormField("Run name", Input(id="name-input"),
                             f"the run directory, under {app.runs_root}/", id="name")
             yield FormField("Models", Input(id="models-input", placeholder="offline AST operator"),
@@ -104,20 +118,30 @@ class NewRunScreen(Screen[None]):
         if event.select.id == "problem-input":
             self._suggest_name()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "path-input":
+            self._suggest_name()
+
     def _suggest_name(self) -> None:
+        """Name the run after the problem, unless the user has typed a name of their own."""
         path = self._problem_path()
-        if path is None:
+        field = self.query_one("#name-input", Input)
+        if path is None or field.value not in ("", self._suggested):
             return
         base, n = path.name, 1
         name = base
         while (self.codeevo.runs_root / name).exists():
             n += 1
             name = f"{base}-{n}"
-        self.query_one("#name-input", Input).value = name
+        self._suggested = name
+        field.value = name
 
     def _problem_path(self) -> Path | None:
-        value = self.query_one("#problem-input", Select).value
-        return Path(str(value)) if isinstance(value, str) else None
+        typed = self.query_one("#path-input", Input).value.strip()
+        if typed:
+            return Path(typed).expanduser()
+        value = chosen(self.query_one("#problem-input", Select))
+        return Path(str(value)) if value is not None else None
 
     # ------------------------------------------------------------------ validation
 
@@ -140,13 +164,16 @@ class NewRunScreen(Screen[None]):
         if budget:
             data["budget"] = budget
         data["sandbox"] = {"kind": self.query_one("#sandbox-input", Select).value}
-        models = [m.strip() for m in text("models").split(",") if m.strip()]
+        models = self._models()
         if models:
             data["llm"] = {"models": [{"name": m} for m in models]}
         return data
 
-    def validate_form(self) -> tuple[Problem, RunConfig, Path] | None:
-        """Check every field; show each error under its field; return what a run needs."""
+    def validate_form(
+        self, names: tuple[frozenset[str], frozenset[str]] | None = None
+    ) -> tuple[Problem, RunConfig, Path] | None:
+        """Check every field; show each error under its field; return what a run needs.
+        `names`: litellm's (providers, models) to check model names against."""
         for ff in self.query(FormField):
             ff.set_error(None)
         general = self.query_one("#general", Static)
@@ -154,13 +181,14 @@ class NewRunScreen(Screen[None]):
         errors: dict[str, list[str]] = {}
         problem: Problem | None = None
         path = self._problem_path()
+        typed = bool(self.query_one("#path-input", Input).value.strip())
         if path is None:
-            errors.setdefault("problem", []).append("choose a problem")
+            errors.setdefault("problem", []).append("choose a problem, or give its folder")
         else:
             try:
                 problem = load_problem(path)
             except CodeevoError as exc:
-                errors.setdefault("problem", []).append(str(exc))
+                errors.setdefault("path" if typed else "problem", []).append(str(exc))
         name = self.query_one("#name-input", Input).value.strip()
         run_path = self.codeevo.runs_root / name
         if not _NAME.match(name):
@@ -181,8 +209,17 @@ class NewRunScreen(Screen[None]):
                     general.update(msg)
                 else:
                     errors.setdefault(field, []).append(msg)
+        if names is not None:
+            for model in self._models():
+                problem_text = check_model(model, *names)
+                if problem_text is not None:
+                    errors.setdefault("models", []).append(problem_text)
         for field, msgs in errors.items():
             self.query_one(f"#{field}", FormField).set_error("\n".join(msgs))
+        first = next((ff for ff in self.query(FormField) if ff.id in errors), None)
+        if first is not None:  # on a small screen the error may be below the fold
+            first.control.focus()
+            self.call_after_refresh(first.scroll_visible, animate=False)
         if errors or config is None or problem is None:
             return None
         return problem, config, run_path
@@ -193,8 +230,31 @@ class NewRunScreen(Screen[None]):
         if event.button.id == "start":
             self.action_start()
 
+    def _models(self) -> list[str]:
+        text = self.query_one("#models-input", Input).value
+        return [m.strip() for m in text.split(",") if m.strip()]
+
     def action_start(self) -> None:
-        checked = self.validate_form()
+        if self._models():
+            self.query_one("#state", Static).update("checking the model names with litellm …")
+            self._check_models()
+        else:
+            self._checked(None)
+
+    @work(thread=True, exclusive=True, group="model-names")
+    def _check_models(self) -> None:
+        try:
+            names: tuple[frozenset[str], frozenset[str]] | None = litellm_names()
+        except Exception as exc:  # noqa: BLE001 - a broken litellm install is reported, not fatal
+            self.app.call_from_thread(self.notify, f"cannot check model names: {exc}",
+                                      severity="warning")
+            names = None
+        self.app.call_from_thread(self._checked, names)
+
+    def _checked(self, names: tuple[frozenset[str], frozenset[str]] | None) -> None:
+        self.query_one("#state", Static).update("")
+        checked = self.validate_form(names)
+        self.checks += 1
         if checked is None:
             return
         problem, config, run_path = checked

@@ -10,11 +10,12 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from codeevo.config import FeatureConfig
-from codeevo.tui.run_index import Elite
+from codeevo.lineage.index import Elite
 
 # Viridis: ordered by lightness, so higher is lighter on either theme and legible without hue.
 PALETTE = ("#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725")
-CELL_W = 3
+CELL_W = 3  # characters per cell when there is room; fit() picks 3, 2, 1 or half blocks
+EMPTY = "#303036"  # an empty cell in half-block mode (no room for a dot there)
 
 
 def colour_of(score: float, low: float, high: float) -> str:
@@ -80,6 +81,8 @@ class IslandHeatmap(Widget, can_focus=True):
         self.bins_x, self.bins_y = self._bins(dims)
         self.cells: dict[tuple[int, int], Elite] = {}
         self.scale = (0.0, 1.0)
+        self.cell_w = CELL_W
+        self.compact = False  # two grid rows per line, in half blocks
         self.border_title = f"island {island}"
 
     def _bins(self, dims: tuple[int, int]) -> tuple[int, int]:
@@ -119,29 +122,68 @@ class IslandHeatmap(Widget, can_focus=True):
     def selected(self) -> Elite | None:
         return self.cells.get(self.cursor)
 
+    def set_size(self, cell_w: int, compact: bool) -> None:
+        """Characters per cell (3, 2 or 1) and whether rows are packed two to a line."""
+        if (cell_w, compact) != (self.cell_w, self.compact):
+            self.cell_w, self.compact = cell_w, compact
+            self.refresh(layout=True)
+
+    def footprint(self, cell_w: int, compact: bool) -> tuple[int, int]:
+        """(width, height) in characters this map takes at that size, border and padding in."""
+        w = max(self.bins_x * (1 if compact else cell_w), 8) + 4
+        h = (self.bins_y + 1) // 2 if compact else self.bins_y
+        return w, h + 2
+
     def render(self) -> Text:
+        if self.compact:
+            return self._render_compact()
         out = Text()
         low, high = self.scale
         focused = self.has_focus
+        w = self.cell_w
+        blank = (" " * w) if w < 3 else " · "
+        marks = {3: "[ ]", 2: "[]", 1: "◆"}
         for y in range(self.bins_y - 1, -1, -1):
             for x in range(self.bins_x):
                 elite = self.cells.get((x, y))
-                mark = "[ ]" if focused and (x, y) == self.cursor else None
+                mark = marks[w] if focused and (x, y) == self.cursor else None
                 if elite is None:
-                    out.append(mark or " · ", style="dim")
+                    out.append(mark or (blank if w == 3 else "·".center(w)), style="dim")
                 else:
                     bg = colour_of(elite.score, low, high)
                     fg = "#000000" if bg in PALETTE[4:] else "#ffffff"
-                    out.append(mark or "   ", style=Style(color=fg, bgcolor=bg, bold=True))
+                    out.append(mark or " " * w, style=Style(color=fg, bgcolor=bg, bold=True))
             if y:
                 out.append("\n")
         return out
 
+    def _render_compact(self) -> Text:
+        """Upper half block: the top cell is the foreground, the bottom one the background."""
+        out = Text()
+        low, high = self.scale
+        cursor = self.cursor if self.has_focus else None
+
+        def shade(x: int, y: int) -> str:
+            if (x, y) == cursor:
+                return "#ffffff"
+            elite = self.cells.get((x, y))
+            return EMPTY if elite is None else colour_of(elite.score, low, high)
+
+        top = self.bins_y - 1
+        while top >= 0:
+            for x in range(self.bins_x):
+                below = shade(x, top - 1) if top >= 1 else None
+                out.append("▀", style=Style(color=shade(x, top), bgcolor=below))
+            top -= 2
+            if top >= 0:
+                out.append("\n")
+        return out
+
     def get_content_width(self, container: object, viewport: object) -> int:
-        return max(self.bins_x * CELL_W, 12)
+        return max(self.bins_x * (1 if self.compact else self.cell_w), 8)
 
     def get_content_height(self, container: object, viewport: object, width: int) -> int:
-        return self.bins_y
+        return (self.bins_y + 1) // 2 if self.compact else self.bins_y
 
     def watch_cursor(self, cursor: tuple[int, int]) -> None:
         self.post_message(self.CellSelected(self.island, cursor, self.cells.get(cursor)))

@@ -7,12 +7,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Sparkline, Static
 
+from codeevo.lineage.index import Row
 from codeevo.tui import format as fmt
 from codeevo.tui.run_state import RunState
 
 _STATUS_STYLE = {
     "running": "bold green",
     "paused": "bold yellow",
+    "pausing": "bold yellow",
     "finished": "bold cyan",
     "stopped": "bold yellow",
     "crashed": "bold red",
@@ -25,16 +27,25 @@ class RunHeader(Horizontal):
     DEFAULT_CSS = """
     RunHeader { height: 3; padding: 0 1; }
     RunHeader > #figures { width: 1fr; height: 3; text-wrap: nowrap; text-overflow: ellipsis; }
-    RunHeader > #trend { width: 30; height: 3; margin: 0 1; }
+    RunHeader > #trend { width: 24; height: 3; margin: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(id="figures")
         yield Sparkline([], id="trend")
 
-    def show(self, state: RunState, live: bool = False) -> None:
+    def show(self, state: RunState, best: Row | None = None, trend: list[float] | None = None,
+             live: bool = False) -> None:
+        """Redraw from the header state; `best` is the read model's best candidate."""
         line1 = Text()
-        line1.append(f"● {state.status}", style=_STATUS_STYLE.get(state.status, "bold"))
+        status = state.status
+        if state.draining:
+            status = f"pausing — {state.in_flight} still in flight"
+        elif status == "paused" and state.in_flight == 0:
+            status = "paused — nothing in flight"
+        elif status == "pausing":
+            status = "pausing…"
+        line1.append(f"● {status}", style=_STATUS_STYLE.get(state.status, "bold"))
         if live:
             line1.append(" (in-process)", style="dim")
         line1.append("  evals ")
@@ -43,9 +54,9 @@ class RunHeader(Horizontal):
             line1.append(f" / {state.candidates} cand")
         rate = "—" if state.rate is None else f"{state.rate:.1f}/min"
         line1.append(f"  rate {rate}  best ")
-        line1.append(fmt.score(state.best_score), style="bold green")
-        if state.best_id:
-            line1.append(f" ({state.best_id})", style="dim")
+        line1.append(fmt.score(best.score if best else None), style="bold green")
+        if best is not None:
+            line1.append(f" ({best.id} {best.short})".replace(" )", ")"), style="dim")
         line2 = Text(f"cost {fmt.money(state.cost)}  tokens {fmt.count(state.tokens)}")
         if state.budget_left:
             left = ", ".join(f"{k} {v}" for k, v in sorted(state.budget_left.items()))
@@ -63,4 +74,4 @@ class RunHeader(Horizontal):
         shown.no_wrap = True
         shown.overflow = "ellipsis"
         self.query_one("#figures", Static).update(shown)
-        self.query_one("#trend", Sparkline).data = list(state.history)
+        self.query_one("#trend", Sparkline).data = trend or []

@@ -1,9 +1,10 @@
-"""Where a dashboard's data comes from: a run directory read through the lineage store and its
-event log. Every method here may block on disk or git, so the TUI calls them from workers.
+"""RunReader: a run directory opened read-only, through its lineage store and its event log.
 
-A run written by another process is followed by polling ``events.jsonl``; a run driven by an
-in-process engine gets the same events through the engine's ``on_event`` callback. Either way
-the UI thread folds the events into a :class:`RunState` and a :class:`RunIndex`.
+What every viewer of a run needs, in one place: the tail of ``events.jsonl`` (cheap at any
+size), the read model of the lineage (``LineageIndex``, from the store's fast path), events
+appended since (polling a file another process writes), and one candidate's full record,
+program, files and parents' programs. Every method may block on disk or git: a UI calls them
+from worker threads.
 """
 
 from __future__ import annotations
@@ -18,42 +19,36 @@ from codeevo.config import FeatureConfig
 from codeevo.errors import CodeevoError
 from codeevo.events import EventFollower, decode_lines
 from codeevo.lineage.base import LineageStore
+from codeevo.lineage.index import LineageIndex
 from codeevo.problem import load_problem
 from codeevo.runs import RunDir
-from codeevo.tui.run_index import RunIndex
 
 TAIL_BYTES = 1 << 19  # how much of events.jsonl is read when a run is opened
-FEED_KEEP = 300  # events of the past kept for the feed when a run is opened
+FEED_KEEP = 300  # events of the past kept for a feed when a run is opened
 
 
-@dataclass
+@dataclass(frozen=True)
 class CandidateDetail:
-    """Everything the candidate screen shows, read from the store in one go."""
+    """One candidate as a detail view shows it, read from the store in one go."""
 
     candidate: Candidate
+    commit: str
     program: str
     files: dict[str, str]
     parent_programs: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunHead:
-    """What the dashboard's first screen needs: past events (state and feed) and the problem."""
+    """What a first screen needs: past events (the log's tail) and the problem's features."""
 
     events: list[dict[str, Any]]
     features: list[FeatureConfig]
     problem: str
 
 
-@dataclass
-class LoadedRun(RunHead):
-    """A run opened in one go: its head plus the candidate index."""
-
-    index: RunIndex = field(default_factory=RunIndex)
-
-
-class RunSource:
-    """A run directory opened read-only through the lineage store and the event log."""
+class RunReader:
+    """Open with a run directory; `store` replaces the run's git store (a test double)."""
 
     def __init__(self, path: Path, store: LineageStore | None = None) -> None:
         self.run = RunDir.open(path)
@@ -69,11 +64,6 @@ class RunSource:
             self._store = GitLineageStore.open(self.run.lineage_path)
         return self._store
 
-    def load(self) -> LoadedRun:
-        """Head and index in one call (blocking: call from a worker)."""
-        head = self.load_head()
-        return LoadedRun(head.events, head.features, head.problem, self.load_index())
-
     def load_head(self) -> RunHead:
         """The log's tail and the problem's feature dimensions: cheap at any run size."""
         events = self._tail()
@@ -84,20 +74,16 @@ class RunSource:
             features = list(prob.config.features)
             problem = prob.name
         except CodeevoError:
-            pass  # the heatmap falls back to the cells it has seen
+            pass  # maps fall back to the cells they have seen
         return RunHead(events, features, problem)
 
-    def load_index(self) -> RunIndex:
-        """Index every recorded candidate (blocking). Only light fields are read; programs,
-        files and full records wait until a candidate is opened."""
-        records = getattr(self.store, "records", None)
-        if records is not None:  # the git store's fast path: commit bodies, no validation
-            return RunIndex.from_records(records())
-        return RunIndex.build(self.store.candidates())
+    def load_index(self) -> LineageIndex:
+        """The read model of every recorded candidate (blocking)."""
+        return LineageIndex.from_store(self.store)
 
     def _tail(self) -> list[dict[str, Any]]:
-        """The events in the log's last TAIL_BYTES: enough for the header (the latest progress,
-        start and stop) and the feed, without parsing a long run's whole history; the follower
+        """The events in the log's last TAIL_BYTES: enough for a header (the latest progress,
+        start and stop) and a feed, without parsing a long run's whole history; the follower
         then continues from the end of the last complete line."""
         path = self.run.events_path
         try:
@@ -121,32 +107,17 @@ class RunSource:
         return self.follower.poll()
 
     def detail(self, cid: str) -> CandidateDetail:
-        """The full record, program, extra files and parents' programs of one candidate
-        (blocking)."""
-        cand = self.full_candidate(cid)
-        if cand is None:
-            raise KeyError(cid)
-        program = self.store.program(cid)
-        files = self.store.files(cid)
+        """The full record, commit, program, extra files and parents' programs of one
+        candidate (blocking; LineageError for an unknown id)."""
+        cand = self.store.candidate(cid)
         parents = {}
-        for pid in cand.parents:
+        for pid in dict.fromkeys(cand.parents):
             try:
                 parents[pid] = self.store.program(pid)
-            except (KeyError, CodeevoError):
+            except CodeevoError:
                 continue
-        return CandidateDetail(cand, program, files, parents)
-
-    def full_candidate(self, cid: str) -> Candidate | None:
-        """The full record (metrics, features, timings): the store's ``candidate(id)`` (one
-        commit read) when it has one, else a scan of its candidates."""
-        getter = getattr(self.store, "candidate", None)
-        try:
-            if getter is not None:
-                found = getter(cid)
-                return found if isinstance(found, Candidate) else None
-            return next((c for c in self.store.candidates() if c.id == cid), None)
-        except (KeyError, CodeevoError):
-            return None
+        return CandidateDetail(cand, self.store.commit_of(cid), self.store.program(cid),
+                               self.store.files(cid), parents)
 
     def close(self) -> None:
         if self._store is not None:
