@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
+    from codeevo.runs import RunSummary
     from codeevo.tui.app import CodeevoApp
     from codeevo.tui.screens.dashboard import DashboardScreen
 
@@ -19,6 +20,8 @@ Command = tuple[str, str, Callable[[], object]]
 
 class CodeevoCommands(Provider):
     """The app's commands, the runs under the runs folder, and the candidates of the run shown."""
+
+    runs: tuple[RunSummary, ...] = ()  # listed in startup(), off the UI thread
 
     @property
     def codeevo(self) -> CodeevoApp:
@@ -29,7 +32,7 @@ class CodeevoCommands(Provider):
     async def startup(self) -> None:
         from codeevo.runs import list_runs
 
-        self.runs = await asyncio.to_thread(list_runs, self.codeevo.runs_root)
+        self.runs = tuple(await asyncio.to_thread(list_runs, self.codeevo.runs_root))
 
     def commands(self) -> list[Command]:
         app = self.codeevo
@@ -39,31 +42,32 @@ class CodeevoCommands(Provider):
             name = dash.run_path.name
             out += [
                 ("Go to candidate…", f"by id, number or commit prefix ({name})",
-                 partial(self._on, dash, "jump")),
-                ("Go to the best candidate", name, partial(self._on, dash, "open_best")),
-                ("Show the lineage graph", name, partial(self._on, dash, "lineage")),
+                 partial(self._on, dash, dash.action_jump)),
+                ("Go to the best candidate", name, partial(self._on, dash, dash.action_open_best)),
+                ("Show the lineage graph", name, partial(self._on, dash, dash.action_lineage)),
                 ("Export the lineage as HTML", f"{name}/lineage.html, one self-contained page",
-                 partial(self._on, dash, "export")),
+                 partial(self._on, dash, dash.action_export)),
             ]
             if dash.driving:
                 out += [("Pause or resume the run", name,
-                         partial(self._on, dash, "toggle_pause")),
-                        ("Stop the run", f"{name} (asks first)", partial(self._on, dash, "stop"))]
+                         partial(self._on, dash, dash.action_toggle_pause)),
+                        ("Stop the run", f"{name} (asks first)",
+                         partial(self._on, dash, dash.action_stop))]
             else:
                 out.append(("Resume the run with a new budget", name,
-                            partial(self._on, dash, "resume")))
-        for run in getattr(self, "runs", []):
+                            partial(self._on, dash, dash.action_resume)))
+        for run in self.runs:
             out.append((f"Open run {run.path.name}",
                         f"{run.problem} · {run.status} · {run.evaluations} evaluations",
                         partial(app.open_run, run.path)))
         return out
 
-    def _on(self, dash: DashboardScreen, action: str) -> None:
+    def _on(self, dash: DashboardScreen, action: Callable[[], object]) -> None:
         """Run a dashboard action on that dashboard, brought to the top first."""
         app = self.codeevo
         while app.screen is not dash and len(app.screen_stack) > 1:
             app.pop_screen()
-        getattr(dash, f"action_{action}")()
+        action()
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self.commands():

@@ -301,8 +301,12 @@ async def test_an_offline_seed_says_what_it_is(make_app: AppFactory, run_dir: Pa
         assert "seed on island 0  2.4500" in summary and "by -" not in summary
         await pilot.press("d")
         await pilot.pause()
-        assert "a seed has no parent" in str(list(cs.query(Static))[-1].render()) or \
-            not list(cs.query(DiffView))
+        body = cs.query_one("#diff-body")
+        assert not list(body.query(DiffView))
+        assert any("a seed has no parent" in str(w.render()) for w in body.query(Static))
+        await pilot.press("i")
+        info = _plain(cs.query_one("#info-text", Static))
+        assert "— (offline operator)" in info and "— (a seed)" in info
 
 
 async def test_a_crossover_child_is_listed_under_both_parents(
