@@ -76,7 +76,8 @@ def test_compact_maps_pack_two_rows_a_line() -> None:
 async def test_many_islands_fit_an_80_column_screen(
     make_app: Callable[..., CodeevoApp], run_dir: Path
 ) -> None:
-    """Eight islands of 10 x 10 cells: the maps shrink until every one is on screen."""
+    """Eight islands of 10 x 10 cells: the maps shrink to half blocks, wrap into rows, and
+    each one scrolls into view when it gets focus."""
     app = make_app(run_dir)
     async with app.run_test(size=(80, 24)) as pilot:
         dash = app.screen
@@ -93,5 +94,10 @@ async def test_many_islands_fit_an_80_column_screen(
         await pilot.pause(0.2)
         maps = list(dash.query(IslandHeatmap))
         assert len(maps) == 8 and all(m.compact for m in maps)
-        for m in maps:
-            assert m.region.right <= 80 and m.region.bottom <= 24 and m.region.width > 0
+        area = dash.query_one("#maps")
+        for m in maps:  # none runs off the side; the area scrolls to the ones below
+            m.focus()
+            await pilot.pause(0.05)
+            assert m.region.width == m.footprint(1, True)[0] and 0 < m.region.right <= 80
+            assert area.region.y <= m.region.y and m.region.bottom <= area.region.bottom
+        assert area.region.bottom <= 24 - 6  # room is left for the tabs

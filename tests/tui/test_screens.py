@@ -40,7 +40,8 @@ def _text(widget: Static) -> str:
 def _plain(widget: Static) -> str:
     """What a Static shows, as plain text (works for tables too)."""
     console = Console(width=120, record=True, file=io.StringIO())
-    console.print(widget.content)
+    # Static.content since Textual 2; .renderable before
+    console.print(getattr(widget, "content", None) or widget.renderable)  # type: ignore[attr-defined]
     return console.export_text()
 
 

@@ -22,7 +22,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import HorizontalScroll, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
@@ -145,7 +145,7 @@ class DashboardScreen(Screen[None]):
                   ("1 2 3 4", "leaderboard, progress plot, outcomes, events tabs")]
 
     DEFAULT_CSS = """
-    DashboardScreen #maps { height: auto; max-height: 24; }
+    DashboardScreen #maps { layout: grid; grid-size: 8; height: auto; max-height: 24; }
     DashboardScreen #cell { height: 1; padding: 0 1; color: $text-muted; }
     DashboardScreen #tabs { height: 1fr; }
     DashboardScreen #board-title { height: 1; padding: 0 1; color: $text-muted; }
@@ -177,7 +177,7 @@ class DashboardScreen(Screen[None]):
         yield Header()
         with Vertical():
             yield RunHeader(id="header")
-            yield HorizontalScroll(id="maps")
+            yield VerticalScroll(id="maps")
             yield Static("", id="cell")
             with TabbedContent(id="tabs", initial="board"):
                 with TabPane("Leaderboard", id="board"):
@@ -273,7 +273,7 @@ class DashboardScreen(Screen[None]):
     def _refresh(self, islands: set[int], events: list[dict[str, Any]]) -> None:
         self._show_header()
         self.query_one("#leaderboard", Leaderboard).show(self.index)
-        maps = self.query_one("#maps", HorizontalScroll)
+        maps = self.query_one("#maps", VerticalScroll)
         known = {m.island: m for m in maps.query(IslandHeatmap)}
         scale = self._scale()
         rescale = scale != self._last_scale
@@ -318,20 +318,27 @@ class DashboardScreen(Screen[None]):
         self.fit_maps()
 
     def fit_maps(self) -> None:
-        """The largest map size at which every island fits across the screen, within a
-        quarter of its height: 3, 2 or 1 characters a cell, else two rows per line."""
+        """The largest map size at which every island fits in one row across the screen,
+        within a quarter of its height: 3, 2 or 1 characters a cell, else two grid rows per
+        line in half blocks. When even that is too wide, the maps wrap into rows and their
+        area scrolls (every island stays reachable, none runs off the side)."""
         maps = list(self.query(IslandHeatmap))
         if not maps:
             return
-        width = self.size.width - 2
+        width = max(1, self.size.width - 2)
         height = max(6, self.size.height // 4 + 2)
         sizes = ((3, False), (2, False), (1, False), (1, True))
         for cell_w, compact in sizes:
-            feet = [m.footprint(cell_w, compact) for m in maps]
-            if sum(w for w, _ in feet) <= width and max(h for _, h in feet) <= height:
+            w, h = maps[0].footprint(cell_w, compact)
+            if w * len(maps) <= width and h <= height:
                 break
         for m in maps:
             m.set_size(cell_w, compact)
+        per_row = max(1, min(len(maps), width // w))
+        area = self.query_one("#maps", VerticalScroll)
+        area.styles.grid_size_columns = per_row
+        area.styles.grid_columns = str(w)
+        area.styles.max_height = max(h, self.size.height // 3)
 
     def _show_header(self) -> None:
         if self.live is not None and self.live.done.is_set() and self.state.status in (

@@ -24,6 +24,7 @@ class FormField(Vertical):
         self.label = label
         self.control = control
         self.hint = hint
+        self._error = ""
 
     def compose(self) -> ComposeResult:
         yield Label(self.label)
@@ -33,9 +34,11 @@ class FormField(Vertical):
         yield Static("", classes="error")
 
     def set_error(self, message: str | None) -> None:
-        self.query_one(".error", Static).update(message or "")
+        self._error = message or ""
+        self.query_one(".error", Static).update(self._error)
         self.set_class(bool(message), "-invalid")
 
     @property
     def error(self) -> str:
-        return str(self.query_one(".error", Static).content) if self.has_class("-invalid") else ""
+        """The error shown under the field ('' when none)."""
+        return self._error

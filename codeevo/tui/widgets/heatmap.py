@@ -199,6 +199,7 @@ class IslandHeatmap(Widget, can_focus=True):
             self.post_message(self.EliteOpened(elite))
 
     def on_focus(self) -> None:
+        self.scroll_visible(animate=False)  # the maps may wrap into a scrolled area
         self.post_message(self.CellSelected(self.island, self.cursor, self.selected()))
         self.refresh()
 
