@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from codeevo.budget import BudgetReached, SpendCeiling
 from codeevo.candidate import Candidate, EvalResult, Status, candidate_id
 from codeevo.config import RunConfig
 from codeevo.errors import CodeevoError, ProviderError
@@ -82,6 +83,7 @@ class Engine:
         events: EventLog,
         assets_dir: Path | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        ceiling: SpendCeiling | None = None,
     ) -> None:
         self.problem = problem
         self.config = config
@@ -97,6 +99,10 @@ class Engine:
         self.rng = random.Random(config.seed)
         self.islands = IslandModel(config.population, problem.config.features)
         self.stats = RunStats()
+        # Token and dollar budgets, reserved request by request by the LLM client
+        # (codeevo.budget); without a client that reserves, spend is counted at record time.
+        b = config.budget
+        self.ceiling = ceiling or SpendCeiling(b.max_tokens, b.max_cost)
         self.programs: dict[str, str] = {}  # id → program, for candidates in an archive
         self.artifacts: dict[str, dict[str, str]] = {}
         self.seen_hashes: set[str] = set()
@@ -106,6 +112,7 @@ class Engine:
         self._stop_reason: str | None = None
         self._finished = False
         self._resumed = False
+        self.rehomed = 0  # candidates restored onto island (i mod n): the run has fewer now
         self._running = asyncio.Event()
         self._running.set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -156,6 +163,7 @@ class Engine:
         for cand_id in self._archived_ids():
             self.programs[cand_id] = self.store.program(cand_id)
         self._resumed = n > 0
+        self.ceiling.add_spent(self.stats.tokens, self.stats.cost)
         # A resumed run continues with a fresh stream derived from the seed and its length.
         self.rng = random.Random(f"{self.config.seed}:{self.seq}")
         self.island_counter = self.seq
@@ -200,6 +208,8 @@ class Engine:
             await self._drain()
         finally:
             await self.sandbox.close()
+        if self._stop_reason is not None and self.ceiling.active:
+            self._stop_reason += f"; {self._spent_text()}"
         best = self.islands.best()
         self._emit(
             "stopped",
@@ -210,6 +220,19 @@ class Engine:
             best_score=best.score if best else None,
         )
         return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations, best)
+
+    def _spent_text(self) -> str:
+        """What the run spent against its token and dollar budgets (the stop line). The
+        ceiling also counts requests whose candidate was never recorded (cancelled at stop)."""
+        b = self.config.budget
+        tokens = max(self.ceiling.spent_tokens, self.stats.tokens)
+        cost = max(self.ceiling.spent_cost, self.stats.cost)
+        parts = []
+        if b.max_tokens is not None:
+            parts.append(f"{tokens:,} of {b.max_tokens:,} tokens")
+        if b.max_cost is not None:
+            parts.append(f"${cost:.4f} of ${b.max_cost:g}")
+        return "spent " + ", ".join(parts)
 
     def _max_in_flight(self) -> int:
         e = self.config.engine
@@ -226,6 +249,8 @@ class Engine:
             return f"evaluation budget reached ({b.max_evaluations})"
         if b.max_wall_seconds is not None and time.monotonic() - self._t0 >= b.max_wall_seconds:
             return f"wall-time budget reached ({b.max_wall_seconds:g} s)"
+        if self.ceiling.refused is not None:
+            return str(self.ceiling.refused)
         if b.max_tokens is not None and self.stats.tokens >= b.max_tokens:
             return f"token budget reached ({b.max_tokens})"
         if b.max_cost is not None and self.stats.cost >= b.max_cost:
@@ -334,11 +359,14 @@ class Engine:
 
     async def _pipeline(self, work: _Work) -> None:
         t0 = time.monotonic()
-        if getattr(work.operator, "self_limited", False):  # the LLM client holds the slots
-            proposal = await work.operator.propose(work.request, work.rng)
-        else:
-            async with self._proposal_sem:
+        try:
+            if getattr(work.operator, "self_limited", False):  # the LLM client holds the slots
                 proposal = await work.operator.propose(work.request, work.rng)
+            else:
+                async with self._proposal_sem:
+                    proposal = await work.operator.propose(work.request, work.rng)
+        except BudgetReached:
+            return  # nothing was spent on it; _budget_reason now stops new work
         t_prop = time.monotonic() - t0
         parents = proposal.parents or (work.request.parent.candidate.id,)
         proposal = _with_parents(proposal, parents)
@@ -466,7 +494,12 @@ class Engine:
         cell: tuple[int, ...] | None = None
         founder = cand.operator in ("seed", "baseline")
         if cand.ok:
-            targets = range(self.islands.num_islands) if founder else [cand.island]
+            home = cand.island
+            if replay and home >= self.islands.num_islands:
+                # A resume with fewer islands: the candidate joins island (i mod n).
+                home %= self.islands.num_islands
+                self.rehomed += 1
+            targets = range(self.islands.num_islands) if founder else [home]
             for island in targets:
                 ok, c = self.islands.add(cand, island=island)
                 inserted_any = inserted_any or ok

@@ -32,6 +32,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("best", help="the best program of a run, with its metrics")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="write the program (plain text) to FILE; the summary goes to stderr")
     p.set_defaults(handler=cmd_best)
 
     p = sub.add_parser("eval", help="score one program on a problem")
@@ -41,7 +43,7 @@ def register(sub: Any) -> None:
     p.add_argument("--evaluator-set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one key of the problem's evaluator.config (YAML value), "
                    "e.g. --evaluator-set split=heldout")
-    add_run_options(p, budget=False)
+    add_run_options(p, budget=False, evolution=False)
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("problems", help="list problems found")
@@ -96,7 +98,10 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
     view = ProgressView(config.budget.max_evaluations, quiet=args.quiet or args.json)
 
     async def main() -> Any:
-        session = await open_session(problem, config, out, resume=resume, on_event=view)
+        loud = not (args.quiet or args.json)
+        session = await open_session(problem, config, out, resume=resume, on_event=view,
+                                     say=(lambda line: print(line, file=sys.stderr))
+                                     if loud else None)
         if not (args.quiet or args.json):
             for line in session.notices:
                 print(line, file=sys.stderr)
@@ -156,20 +161,37 @@ def cmd_best(args: argparse.Namespace) -> int:
             "totals": totals,
         }))
         return 0
+    head = [f"best {best.id}  score {best.score:.6f}  operator {best.operator}  "
+            f"island {best.island}  parents {best.parents}"]
+    head += [f"  {k} = {v:.6g}" for k, v in sorted(best.metrics.items())]
+    tail = [f"{totals['candidates']} candidates, {totals['evaluations']} evaluations, "
+            f"{totals['tokens']} tokens, ${totals['cost']:.4f}"]
+    tail += [f"  model {name}: {t['calls']} calls, {t['tokens_in']}+{t['tokens_out']} "
+             f"tokens, ${t['cost']:.4f}" for name, t in totals["by_model"].items()]
+    if args.out is not None:
+        try:
+            args.out.write_text(program)
+        except OSError as exc:
+            from codeevo.errors import ConfigError
+
+            raise ConfigError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from exc
+        print("\n".join([*head, *tail, f"program written to {args.out}"]), file=sys.stderr)
+        return 0
+    if not sys.stdout.isatty():
+        # Piped or redirected (`codeevo best RUN > best.py`): the program exactly, nothing
+        # else on stdout; the summary goes to stderr.
+        sys.stdout.write(program)
+        print("\n".join([*head, *tail]), file=sys.stderr)
+        return 0
     from rich.console import Console
     from rich.syntax import Syntax
 
     con = Console()
-    con.print(f"[bold]best[/] {best.id}  score [bold]{best.score:.6f}[/]  "
-              f"operator {best.operator}  island {best.island}  parents {best.parents}")
-    for k, v in sorted(best.metrics.items()):
-        con.print(f"  {k} = {v:.6g}")
+    for line in head:
+        con.print(line, markup=False, highlight=False)
     con.print(Syntax(program, "python", line_numbers=True))
-    con.print(f"{totals['candidates']} candidates, {totals['evaluations']} evaluations, "
-              f"{totals['tokens']} tokens, ${totals['cost']:.4f}")
-    for name, t in totals["by_model"].items():
-        con.print(f"  model {name}: {t['calls']} calls, {t['tokens_in']}+{t['tokens_out']} "
-                  f"tokens, ${t['cost']:.4f}")
+    for line in tail:
+        con.print(line, markup=False, highlight=False)
     return 0
 
 
