@@ -23,6 +23,7 @@ from codeevo.mutation.registry import make_operators
 from codeevo.problem import Problem, load_problem
 from codeevo.runs import RunDir
 from codeevo.sandbox.select import make_sandbox
+from codeevo.schedule import ReplayPlan
 
 
 @dataclass
@@ -64,6 +65,7 @@ async def open_session(
     resume: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
     say: Callable[[str], None] | None = None,
+    replay_plan: ReplayPlan | None = None,
 ) -> Session:
     """Create (or reopen) the run directory and build its engine. Nothing is written before the
     problem's requirements and the models have passed their pre-flight checks (ConfigError,
@@ -92,6 +94,7 @@ async def open_session(
     engine = Engine(problem, config, sandbox=sandbox, operators=operators, mix=mix,
                     store=store, events=events, assets_dir=assets, on_event=on_event,
                     ceiling=ceiling)
+    engine.replay_plan = replay_plan
     if resume:
         try:
             n = engine.restore()

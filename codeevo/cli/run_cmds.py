@@ -91,7 +91,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def drive(problem: Any, config: Any, out: Path, *, resume: bool,
-           args: argparse.Namespace) -> int:
+          args: argparse.Namespace, replay_plan: Any = None) -> int:
     from codeevo.progress import ProgressView
     from codeevo.session import open_session
 
@@ -101,7 +101,7 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
         loud = not (args.quiet or args.json)
         session = await open_session(problem, config, out, resume=resume, on_event=view,
                                      say=(lambda line: print(line, file=sys.stderr))
-                                     if loud else None)
+                                     if loud else None, replay_plan=replay_plan)
         if not (args.quiet or args.json):
             for line in session.notices:
                 print(line, file=sys.stderr)

@@ -32,6 +32,7 @@ from codeevo.llm.base import (
 from codeevo.llm.ensemble import ModelPool
 from codeevo.llm.gateway import Transport, transport
 from codeevo.llm.replay import ExchangeStore
+from codeevo.schedule import EXCHANGE_TRAIL
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,15 @@ class LiteLLMClient:
         failed request, AllModelsFailedError / ReplayMissError when the run should stop."""
         chosen = self.pool.choose(rng, model)
         params = request_params(chosen)
-        key = self.store.next_key(chosen.name, messages, params) if self.store is not None else None
+        key = None
+        trail = EXCHANGE_TRAIL.get()
+        if self.store is not None:
+            # A replay answers each candidate with its own recorded exchanges (by key), so
+            # the order in which concurrent candidates ask does not matter.
+            recorded = trail.next_replay_key() if trail and self.mode == "replay" else None
+            key = recorded or self.store.next_key(chosen.name, messages, params)
+            if trail is not None:
+                trail.keys.append(key)
         if key is not None and self.store is not None and self.mode in ("replay", "cache"):
             hit = self.store.get(key)
             if hit is not None and (hit.get("ok") or self.mode == "replay"):
