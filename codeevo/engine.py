@@ -57,6 +57,7 @@ class RunOutcome:
     finished: bool  # True when a budget was reached (not interrupted or failed)
     evaluations: int
     best: Candidate | None
+    exit_code: int | None = None  # set when an error stopped the run (e.g. 3: providers)
 
 
 @dataclass
@@ -115,6 +116,7 @@ class Engine:
         self.island_counter = 0
         self._consecutive_rejects = 0
         self._stop_reason: str | None = None
+        self._error_code: int | None = None
         self._finished = False
         self._resumed = False
         self.rehomed = 0  # candidates restored onto island (i mod n): the run has fewer now
@@ -237,7 +239,8 @@ class Engine:
             best_id=best.id if best else None,
             best_score=best.score if best else None,
         )
-        return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations, best)
+        return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations,
+                          best, self._error_code)
 
     def _spent_text(self) -> str:
         """What the run spent against its token and dollar budgets (the stop line). The
@@ -300,6 +303,7 @@ class Engine:
             return
         exc = task.exception()
         if isinstance(exc, ProviderError):
+            self._error_code = self._error_code or exc.exit_code
             self.stop(f"LLM providers failing: {exc}", cancel=True)
         elif exc is not None:
             self.stop(f"internal error: {type(exc).__name__}: {exc}", cancel=True)

@@ -143,7 +143,11 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
         score = "-" if best is None or best.score is None else f"{best.score:.6f}"
         print(f"{outcome.reason}: {outcome.evaluations} evaluations, best {score} "
               f"({summary['best_id']}) in {out}")
-    return 0 if outcome.finished else 130 if "interrupted" in outcome.reason else 1
+    if outcome.finished:
+        return 0
+    if outcome.exit_code is not None:
+        return int(outcome.exit_code)  # e.g. 3: every model given up on (docs/llm.md)
+    return 130 if "interrupted" in outcome.reason else 1
 
 
 # ---------------------------------------------------------------- best
@@ -243,13 +247,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_problems(args: argparse.Namespace) -> int:
     from codeevo.errors import ConfigError
     from codeevo.problem import find_problems, load_problem
+    from codeevo.sandbox.docker import DockerUnavailableError, connect
+    from codeevo.sandbox.select import auto_kind
 
+    try:  # the sandbox column says what `--sandbox auto` would pick here, now
+        client = connect(timeout=3)
+    except DockerUnavailableError:
+        client = None
     rows = []
     for path in find_problems(*args.roots):
         try:
             p = load_problem(path)
             rows.append({"name": p.name, "path": str(path), "description": p.config.description,
-                         "evaluator": str(p.evaluator_dir), "sandbox": p.config.sandbox_profile})
+                         "evaluator": str(p.evaluator_dir), "sandbox": auto_kind(p, client),
+                         "profile": p.config.sandbox_profile,
+                         "missing": p.missing_modules()})
         except ConfigError as exc:
             rows.append({"name": path.name, "path": str(path), "error": str(exc)})
     if args.json:
@@ -258,11 +270,13 @@ def cmd_problems(args: argparse.Namespace) -> int:
     if not rows:
         print("no problems found under " + ", ".join(map(str, args.roots)))
         return 1
+    print(f"{'problem':<20} {'sandbox':<11} description   (sandbox: what --sandbox auto picks)")
     for r in rows:
         if "error" in r:
             print(f"{r['name']:<20} INVALID: {r['error']}")
         else:
-            print(f"{r['name']:<20} {r['sandbox']:<10} {r['description']}")
+            needs = f"  [needs {', '.join(r['missing'])}]" if r["missing"] else ""
+            print(f"{r['name']:<20} {r['sandbox']:<11} {r['description']}{needs}")
     return 0
 
 

@@ -59,3 +59,20 @@ def test_eval_help_lists_only_what_eval_uses() -> None:
     for flag in ("--islands", "--proposal-slots", "--eval-slots", "--max-in-flight",
                  "--model", "--api-base", "--evals", "--max-cost"):
         assert flag not in text, flag
+
+
+def test_problems_lists_the_sandbox_auto_picks() -> None:
+    import asyncio
+
+    from codeevo.config import RunConfig
+    from codeevo.problem import load_problem
+    from codeevo.sandbox.select import make_sandbox
+
+    rows = json.loads(codeevo("problems", "--json").stdout)
+    assert rows
+    for row in rows:
+        sandbox, how = make_sandbox(RunConfig(), load_problem(row["path"]))
+        try:
+            assert row["sandbox"] == sandbox.name, (row, how)
+        finally:
+            asyncio.run(sandbox.close())

@@ -225,3 +225,19 @@ def test_backoff_is_jittered_within_its_bounds() -> None:
     assert all(c / 2 <= d <= c for d, c in zip(delays, caps, strict=True))
     assert len({round(d, 6) for d in delays[:50]}) > 40  # not one fixed value
     assert [a._backoff(3, None) for _ in range(5)] != [b._backoff(3, None) for _ in range(5)]
+
+
+async def test_a_dead_endpoint_is_reported_as_such(fake_key: str) -> None:
+    """litellm reports a refused connection as HTTP 500; the client says what it is."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    model = ModelConfig(name="openai/gpt-4.1-mini", api_base=f"http://127.0.0.1:{port}/v1",
+                        api_key_env="CODEEVO_TEST_KEY")
+    client = LiteLLMClient(LLMConfig(models=[model], max_retries=0, timeout=5.0))
+    with pytest.raises(LLMCallError) as info:
+        await client.complete(MSGS, random.Random(0))
+    assert info.value.reason.startswith("cannot connect to the endpoint")
+    assert "HTTP 500" not in info.value.reason
