@@ -1,12 +1,15 @@
 """The new-run form: problem (found, or any folder), model(s), budget, sandbox, islands, seed.
 
 Errors come from the same pydantic models the CLI and config files use, and each one is shown
-under the field its path points at; model names are checked against litellm's providers (its
-import takes seconds, so the check runs in a worker).
+under the field its path points at. Models then go through the same pre-flight check as every
+run (``codeevo.llm.preflight``: litellm knows the provider, the key is set, an api_base
+answers, a cost budget has prices) in a worker, as the LLM worker takes seconds to start; its
+findings are shown under the Models field.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -23,7 +26,6 @@ from codeevo.config import RunConfig, deep_merge
 from codeevo.errors import CodeevoError
 from codeevo.problem import Problem, find_problems, load_problem
 from codeevo.tui.compat import chosen, select_kwargs
-from codeevo.tui.model_names import check_model, litellm_names
 from codeevo.tui.widgets.form_field import FormField
 
 if TYPE_CHECKING:
@@ -169,11 +171,8 @@ class NewRunScreen(Screen[None]):
             data["llm"] = {"models": [{"name": m} for m in models]}
         return data
 
-    def validate_form(
-        self, names: tuple[frozenset[str], frozenset[str]] | None = None
-    ) -> tuple[Problem, RunConfig, Path] | None:
-        """Check every field; show each error under its field; return what a run needs.
-        `names`: litellm's (providers, models) to check model names against."""
+    def validate_form(self) -> tuple[Problem, RunConfig, Path] | None:
+        """Check every field; show each error under its field; return what a run needs."""
         for ff in self.query(FormField):
             ff.set_error(None)
         general = self.query_one("#general", Static)
@@ -209,20 +208,18 @@ class NewRunScreen(Screen[None]):
                     general.update(msg)
                 else:
                     errors.setdefault(field, []).append(msg)
-        if names is not None:
-            for model in self._models():
-                problem_text = check_model(model, *names)
-                if problem_text is not None:
-                    errors.setdefault("models", []).append(problem_text)
+        self._show_errors(errors)
+        if errors or config is None or problem is None:
+            return None
+        return problem, config, run_path
+
+    def _show_errors(self, errors: dict[str, list[str]]) -> None:
         for field, msgs in errors.items():
             self.query_one(f"#{field}", FormField).set_error("\n".join(msgs))
         first = next((ff for ff in self.query(FormField) if ff.id in errors), None)
         if first is not None:  # on a small screen the error may be below the fold
             first.control.focus()
             self.call_after_refresh(first.scroll_visible, animate=False)
-        if errors or config is None or problem is None:
-            return None
-        return problem, config, run_path
 
     # ------------------------------------------------------------------ start
 
@@ -235,29 +232,40 @@ class NewRunScreen(Screen[None]):
         return [m.strip() for m in text.split(",") if m.strip()]
 
     def action_start(self) -> None:
-        if self._models():
-            self.query_one("#state", Static).update("checking the model names with litellm …")
-            self._check_models()
-        else:
-            self._checked(None)
-
-    @work(thread=True, exclusive=True, group="model-names")
-    def _check_models(self) -> None:
-        try:
-            names: tuple[frozenset[str], frozenset[str]] | None = litellm_names()
-        except Exception as exc:  # noqa: BLE001 - a broken litellm install is reported, not fatal
-            self.app.call_from_thread(self.notify, f"cannot check model names: {exc}",
-                                      severity="warning")
-            names = None
-        self.app.call_from_thread(self._checked, names)
-
-    def _checked(self, names: tuple[frozenset[str], frozenset[str]] | None) -> None:
-        self.query_one("#state", Static).update("")
-        checked = self.validate_form(names)
-        self.checks += 1
-        if checked is None:
+        checked = self.validate_form()
+        if checked is None or not checked[1].llm.models:
+            self.checks += 1
+            if checked is not None:
+                self._launch(*checked)
             return
-        problem, config, run_path = checked
+        self.query_one("#start", Button).disabled = True
+        self.query_one("#state", Static).update(
+            "checking the models (the LLM worker is starting: a few seconds) …")
+        self._preflight(*checked)
+
+    @work(thread=True, exclusive=True, group="preflight")
+    def _preflight(self, problem: Problem, config: RunConfig, run_path: Path) -> None:
+        from codeevo.llm.preflight import preflight
+
+        problems: list[str] = []
+        try:
+            asyncio.run(preflight(config.llm, config.budget))
+        except CodeevoError as exc:
+            problems = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+            problems = problems or [str(exc)]
+        self.app.call_from_thread(self._preflighted, problems, problem, config, run_path)
+
+    def _preflighted(self, problems: list[str], problem: Problem, config: RunConfig,
+                     run_path: Path) -> None:
+        self.checks += 1
+        self.query_one("#state", Static).update("")
+        self.query_one("#start", Button).disabled = False
+        if problems:
+            self._show_errors({"models": problems})
+            return
+        self._launch(problem, config, run_path)
+
+    def _launch(self, problem: Problem, config: RunConfig, run_path: Path) -> None:
         self.query_one("#start", Button).disabled = True
         self.query_one("#state", Static).update(f"starting {run_path} …")
         self._start(problem, config, run_path)
