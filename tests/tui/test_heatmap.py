@@ -97,7 +97,7 @@ async def test_many_islands_fit_an_80_column_screen(
         area = dash.query_one("#maps")
         for m in maps:  # none runs off the side; the area scrolls to the ones below
             m.focus()
-            await pilot.pause(0.05)
+            await wait_for(pilot, lambda m=m: area.region.y <= m.region.y
+                           and m.region.bottom <= area.region.bottom)
             assert m.region.width == m.footprint(1, True)[0] and 0 < m.region.right <= 80
-            assert area.region.y <= m.region.y and m.region.bottom <= area.region.bottom
         assert area.region.bottom <= 24 - 6  # room is left for the tabs

@@ -117,6 +117,11 @@ def register_panel(spec: PanelSpec) -> None:
 # ---------------------------------------------------------------------- the screen
 
 
+class MapArea(VerticalScroll, can_focus=False):
+    """The islands' maps (a grid; scrolls when they wrap past its height). Tab goes to the maps
+    themselves, not to the area."""
+
+
 class EventsPending(Message):
     """The engine emitted events; several pending wake-ups collapse into one."""
 
@@ -177,7 +182,7 @@ class DashboardScreen(Screen[None]):
         yield Header()
         with Vertical():
             yield RunHeader(id="header")
-            yield VerticalScroll(id="maps")
+            yield MapArea(id="maps")
             yield Static("", id="cell")
             with TabbedContent(id="tabs", initial="board"):
                 with TabPane("Leaderboard", id="board"):
@@ -223,6 +228,7 @@ class DashboardScreen(Screen[None]):
         self.index = index
         self.loaded = True
         self._refresh(set(self.index.islands()) or {0}, [])
+        self.query_one("#leaderboard", Leaderboard).focus()
         feed = self.query_one("#feed", EventFeed)
         self.call_after_refresh(feed.scroll_end, animate=False, x_axis=False)
         self.query_one("#cell", Static).update(
@@ -273,7 +279,7 @@ class DashboardScreen(Screen[None]):
     def _refresh(self, islands: set[int], events: list[dict[str, Any]]) -> None:
         self._show_header()
         self.query_one("#leaderboard", Leaderboard).show(self.index)
-        maps = self.query_one("#maps", VerticalScroll)
+        maps = self.query_one("#maps", MapArea)
         known = {m.island: m for m in maps.query(IslandHeatmap)}
         scale = self._scale()
         rescale = scale != self._last_scale
@@ -335,7 +341,7 @@ class DashboardScreen(Screen[None]):
         for m in maps:
             m.set_size(cell_w, compact)
         per_row = max(1, min(len(maps), width // w))
-        area = self.query_one("#maps", VerticalScroll)
+        area = self.query_one("#maps", MapArea)
         area.styles.grid_size_columns = per_row
         area.styles.grid_columns = str(w)
         area.styles.max_height = max(h, self.size.height // 3)
