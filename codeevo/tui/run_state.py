@@ -1,7 +1,7 @@
 """The live numbers of a run's dashboard header, folded from events one at a time.
 
-The folding itself is ``codeevo.runs.RunSummary.apply`` (the same code `codeevo runs` and the
-home screen use); this adds only what a live header needs on top: how many candidates are still
+The folding itself is ``codeevo.runs.RunSummary.apply`` (the same code the home screen's list
+of runs uses); this adds only what a live header needs on top: how many candidates are still
 in flight after a pause (the engine's `paused` event counts them, each `evaluated` one lands,
 `drained` says the last is in), and the "loading"/"idle"/"pausing" states of a dashboard.
 Which candidate is best is the read model's answer (``LineageIndex.best``), not this one's.

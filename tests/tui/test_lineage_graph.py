@@ -37,7 +37,7 @@ async def _lineage(pilot: object, app: CodeevoApp) -> tuple[DashboardScreen, Lin
     await wait_for(pilot, lambda: isinstance(app.screen, LineageScreen))  # type: ignore[arg-type]
     screen = app.screen
     assert isinstance(screen, LineageScreen)
-    await pilot.pause(0.1)  # type: ignore[attr-defined]
+    await wait_for(pilot, lambda: len(screen.graph.graph_layout) > 0)  # type: ignore[arg-type]
     return dash, screen
 
 
@@ -77,23 +77,25 @@ async def test_filters_through_the_select_widgets(make_app: AppFactory, run_dir:
         graph, index = screen.graph, dash.index
         await pilot.press("f")
         island = screen.query_one("#f-island", Select)
-        island.value = 1
-        await pilot.pause(0.1)
+        island.value = 1  # each change reaches the graph through Select.Changed
+        await wait_for(pilot, lambda: graph.filter.island == 1)
         shown = set(graph.graph_layout.row_of)
         assert shown == {r.id for r in index if r.island == 1}
         island.clear()
-        await pilot.pause(0.1)
-        assert not graph.filter.active and len(graph.graph_layout) == len(index)
+        await wait_for(pilot, lambda: not graph.filter.active)
+        assert len(graph.graph_layout) == len(index)
         status = screen.query_one("#f-status", Select)
         status.value = "failed"
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: graph.filter.status == "failed")
         failed = {r.id for r in index if r.status == Status.FAILED}
         assert failed and set(graph.graph_layout.row_of) == failed  # leaves included
         status.clear()
+        await wait_for(pilot, lambda: not graph.filter.active)
         score = screen.query_one("#f-score", Input)
         score.value = "2.9.."
+        score.focus()
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: graph.filter.score_min == 2.9)
         assert set(graph.graph_layout.row_of) == {r.id for r in index
                                                   if r.ok and r.score >= 2.9}  # type: ignore[operator]
         assert "match" in str(screen.query_one("#status", Static).render())

@@ -109,9 +109,9 @@ async def test_dashboard_shows_the_recorded_run(make_app: AppFactory, run_dir: P
         maps = list(dash.query(IslandHeatmap))
         assert [m.island for m in maps] == [0, 1]
         assert maps[1].cells  # island 1 holds its elites and the migrant
-        await pilot.pause(0.1)
-        for m in maps:  # every map on screen, at 80 x 24 too
-            assert 0 < m.region.right <= size[0] and m.region.bottom <= size[1]
+        # Every map on screen, at 80 x 24 too (once the maps are laid out at their size).
+        await wait_for(pilot, lambda: all(0 < m.region.right <= size[0]
+                                          and 0 < m.region.bottom <= size[1] for m in maps))
         # The leaderboard lists every scored candidate, a page at a time.
         board = dash.query_one("#leaderboard", Leaderboard)
         assert board.row_count == min(PAGE, dash.index.scored) == PAGE
@@ -183,17 +183,17 @@ async def test_the_progress_and_outcome_tabs(make_app: AppFactory, run_dir: Path
     async with app.run_test(size=size) as pilot:
         dash = await _dashboard(pilot, app)
         await pilot.press("2")
-        await pilot.pause(0.1)
         assert dash.query_one("#tabs", TabbedContent).active == "progress"
         plot = dash.query_one(ScorePlot)
+        await wait_for(pilot, lambda: bool(plot.series))  # drawn when the tab opens
         assert [s.name for s in plot.series] == ["island 0", "island 1", "overall"]
         assert plot.series[-1].points == dash.index.best_curve()
         drawn = str(plot.render())
         assert "best score over evaluations" in drawn
         assert any(0x2800 < ord(ch) <= 0x28FF for ch in drawn)  # braille dots were drawn
         await pilot.press("3")
-        await pilot.pause(0.1)
         bars = dash.query_one(OutcomeBars)
+        await wait_for(pilot, lambda: bool(bars.sections))
         text = str(bars.render())
         diff = dash.index.outcomes()["diff"]
         assert f"{diff.ok}/{diff.proposed} ok" in text and "by model" in text

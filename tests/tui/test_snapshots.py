@@ -12,6 +12,7 @@ import pytest
 from rich.cells import cell_len
 from rich.text import Text
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from codeevo.tui.app import CodeevoApp
 from codeevo.tui.screens.candidate import CandidateScreen
@@ -19,6 +20,7 @@ from codeevo.tui.screens.dashboard import DashboardScreen
 from codeevo.tui.screens.home import HomeScreen
 from codeevo.tui.screens.lineage import LineageScreen
 from codeevo.tui.widgets.leaderboard import Leaderboard
+from codeevo.tui.widgets.score_plot import ScorePlot
 from tests.tui.helpers import wait_for
 
 pytestmark = pytest.mark.tui
@@ -62,11 +64,17 @@ def test_new_run_form_with_errors(snap_compare: Snap, make_app: AppFactory,
         await pilot.press("n")
         await pilot.pause()
         form = pilot.app.screen
+        for field in form.query(Input):  # a blinking cursor would make the picture random
+            field.cursor_blink = False
         form.query_one("#islands-input").value = "0"  # type: ignore[attr-defined]
         form.query_one("#seed-input").value = "x"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: form.checks == 1)  # type: ignore[attr-defined]
-        await pilot.pause()
+        # The first field in error has focus and has been scrolled into view with its error.
+        field = form.query_one("#islands")
+        await wait_for(pilot, lambda: form.focused is not None and field.region.bottom > 0
+                       and form.query_one("VerticalScroll").region.contains_region(
+                           field.region))
 
     assert snap_compare(make_app(), terminal_size=size, run_before=before)
 
@@ -86,7 +94,7 @@ def test_dashboard_progress_plot(snap_compare: Snap, make_app: AppFactory, run_d
     async def before(pilot: Pilot[None]) -> None:
         await _dashboard_ready(pilot)
         await pilot.press("2")
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: bool(pilot.app.screen.query_one(ScorePlot).series))
 
     assert snap_compare(make_app(run_dir), terminal_size=size, run_before=before)
 
@@ -111,10 +119,15 @@ def test_lineage_graph(snap_compare: Snap, make_app: AppFactory, run_dir: Path,
     async def before(pilot: Pilot[None]) -> None:
         await _dashboard_ready(pilot)
         await pilot.press("l")
-        await wait_for(pilot, lambda: isinstance(pilot.app.screen, LineageScreen))
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, LineageScreen)
+                       and len(pilot.app.screen.graph.graph_layout) > 0)
         await pilot.press("b")
-        await pilot.pause(0.1)
+        screen = pilot.app.screen
+        assert isinstance(screen, LineageScreen)
+        graph = screen.graph
+        # Centred on the best once the view has scrolled there.
+        await wait_for(pilot, lambda: graph.scroll_offset.y
+                       == min(graph.max_scroll_y, max(0, graph.cursor - graph.size.height // 2)))
 
     assert snap_compare(make_app(run_dir), terminal_size=size, run_before=before)
 
