@@ -117,7 +117,8 @@ async def test_dashboard_shows_the_recorded_run(make_app: AppFactory, run_dir: P
         assert board.row_count == min(PAGE, dash.index.scored) == PAGE
         assert str(board.get_row_at(0)[1]) == best.id
         assert str(board.get_row_at(0)[2]) == best.short
-        assert "1–50 of 52 · page 1/2" in _text(dash.query_one("#board-title", Static))
+        title = dash.query_one("#board-title", Static)  # set from the board's Paged message
+        await wait_for(pilot, lambda: "1–50 of 52 · page 1/2" in _text(title))
         # A map cell: focus the first map, move, and the summary line follows.
         maps[0].focus()
         await pilot.pause()
@@ -152,7 +153,8 @@ async def test_the_leaderboard_pages_and_sorts(make_app: AppFactory, run_dir: Pa
         assert board.shown_ids() == ok_ids[:PAGE]
         await pilot.press("R")
         assert board.shown_ids() == ok_ids[::-1][:PAGE]
-        assert "by id" in _text(dash.query_one("#board-title", Static))
+        title = dash.query_one("#board-title", Static)
+        await wait_for(pilot, lambda: "by id" in _text(title))
         # A click on the island header sorts by island, highest first.
         await pilot.click(Leaderboard, offset=(board.columns["island"].get_render_width(board)
                                                // 2 + _column_x(board, "island"), 0))

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Label, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from codeevo.candidate import Candidate
@@ -27,6 +27,7 @@ from codeevo.lineage.index import LineageIndex, Row
 from codeevo.run_reader import CandidateDetail, RunReader
 from codeevo.tui import format as fmt
 from codeevo.tui.widgets.diff_view import DiffView
+from codeevo.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from codeevo.tui.app import CodeevoApp
@@ -87,7 +88,7 @@ class CandidateScreen(Screen[None]):
         return self.index.rows[self.cid]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static(id="crumbs")
         yield Static(id="summary")
         with Horizontal(id="body"):

@@ -26,7 +26,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from codeevo.config import FeatureConfig
 from codeevo.lineage.index import LineageIndex
@@ -40,6 +40,7 @@ from codeevo.tui.widgets.leaderboard import Leaderboard
 from codeevo.tui.widgets.outcome_bars import OutcomeBars
 from codeevo.tui.widgets.run_header import RunHeader
 from codeevo.tui.widgets.score_plot import ISLAND_COLOURS, OVERALL, ScorePlot, Series
+from codeevo.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from codeevo.tui.app import CodeevoApp
@@ -179,7 +180,7 @@ class DashboardScreen(Screen[None]):
         return cast(CodeevoApp, self.app)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical():
             yield RunHeader(id="header")
             yield MapArea(id="maps")

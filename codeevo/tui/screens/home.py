@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Footer, Label
 
 from codeevo.errors import CodeevoError
 from codeevo.problem import find_problems, load_problem
 from codeevo.runs import RunSummary, list_runs
 from codeevo.tui import format as fmt
+from codeevo.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from codeevo.tui.app import CodeevoApp
@@ -49,7 +50,7 @@ class HomeScreen(Screen[None]):
         return cast(CodeevoApp, self.app)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical():
             yield Label("Problems — Enter: new run with this problem", classes="title")
             yield DataTable(id="problems", cursor_type="row")

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Select, Static
+from textual.widgets import Footer, Input, Select, Static
 
 from codeevo.candidate import Status
 from codeevo.lineage.index import LineageIndex
@@ -21,6 +21,7 @@ from codeevo.lineage.layout import LayoutFilter
 from codeevo.run_reader import RunReader
 from codeevo.tui.compat import chosen
 from codeevo.tui.widgets.lineage_graph import LineageGraph
+from codeevo.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from codeevo.tui.app import CodeevoApp
@@ -83,7 +84,7 @@ class LineageScreen(Screen[None]):
         return self.query_one(LineageGraph)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Horizontal(id="filters"):
             yield Select([(f"island {i}", i) for i in self.index.islands()],
                          prompt="any island", id="f-island")

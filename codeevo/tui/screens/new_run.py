@@ -20,13 +20,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Select, Static
+from textual.widgets import Button, Footer, Input, Select, Static
 
 from codeevo.config import RunConfig, deep_merge
 from codeevo.errors import CodeevoError
 from codeevo.problem import Problem, find_problems, load_problem
 from codeevo.tui.compat import chosen, select_kwargs
 from codeevo.tui.widgets.form_field import FormField
+from codeevo.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from codeevo.tui.app import CodeevoApp
@@ -77,7 +78,7 @@ class NewRunScreen(Screen[None]):
         initial = str(self.initial_problem.resolve()) if self.initial_problem else None
         if initial not in {v for _, v in options}:
             initial = options[0][1] if options else None
-        yield Header()
+        yield TitleBar()
         with VerticalScroll():
             found = f"found under {', '.join(map(str, app.problem_roots))}"
             yield FormField("Problem", Select(options, id="problem-input",
