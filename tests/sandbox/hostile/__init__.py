@@ -119,8 +119,12 @@ CASES: list[Case] = [
                                note="same uid: /proc/<driver>/environ is readable"),
         "docker": _e("ok", note="allow-listed environment; own pid namespace"),
     }),
-    Case("kill_parent", "", expect=_all(_e(
-        "crashed", note="the runner dies; recorded as crashed, the run goes on"))),
+    Case("kill_parent", "", expect={
+        "local": _e("failed", note="its parent is the template, another uid: EPERM"),
+        "local-unconfined": _e("crashed", note="same uid: the template dies, the job is "
+                               "recorded as crashed and the runner replaced"),
+        "docker": _e("failed", note="its parent is the template, another uid: EPERM"),
+    }),
     Case("escape_workdir", "host_read", args=("{host_dir}",), expect={
         "local": _e("ok", note="root-only files unreadable; world-readable ones (/etc/passwd) "
                     "are readable"),
