@@ -23,6 +23,8 @@ Messages on the runner<->template socket: 4-byte big-endian length + JSON; fds r
 with the first byte of a message.
 """
 
+from __future__ import annotations
+
 import ctypes
 import io
 import json
@@ -34,6 +36,7 @@ import struct
 import sys
 import time
 import traceback
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -48,26 +51,27 @@ VALUE_FD = 3
 MARKER_VAR = "CODEEVO_RUN_MARKER"
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 
+_libc: ctypes.CDLL | None
 try:
     _libc = ctypes.CDLL(None, use_errno=True)
 except OSError:  # pragma: no cover - no libc: nothing of the below is available
     _libc = None
 
 
-def prctl(option, arg=0):
+def prctl(option: int, arg: int = 0) -> int:
     """prctl(2); returns 0 or -1 (never raises)."""
     if _libc is None:
         return -1
-    return _libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), ctypes.c_ulong(0),
-                       ctypes.c_ulong(0), ctypes.c_ulong(0))
+    return int(_libc.prctl(ctypes.c_int(option), ctypes.c_ulong(arg), ctypes.c_ulong(0),
+                       ctypes.c_ulong(0), ctypes.c_ulong(0)))
 
 
-def make_undumpable():
+def make_undumpable() -> None:
     """Same-uid processes can then read neither our memory nor ``/proc/<pid>/fd``."""
     prctl(PR_SET_DUMPABLE, 0)
 
 
-def keep_only_setuid_caps():
+def keep_only_setuid_caps() -> None:
     """As root: keep CAP_SETUID and CAP_SETGID (to give candidates their uids), drop the rest
     (bounding set where we may, effective/permitted/inheritable/ambient always)."""
     if os.geteuid() != 0 or _libc is None:
@@ -85,7 +89,7 @@ def keep_only_setuid_caps():
 # ---------------------------------------------------------------- messages
 
 
-def send_msg(sock, obj, fds=()):
+def send_msg(sock: socket.socket, obj: Any, fds: tuple[int, ...] | list[int] = ()) -> None:
     data = json.dumps(obj).encode()
     head = struct.pack("!I", len(data))
     if fds:
@@ -98,13 +102,13 @@ def send_msg(sock, obj, fds=()):
 class MsgReader:
     """Reads length-prefixed JSON messages (and any fds sent with them) from a socket."""
 
-    def __init__(self, sock):
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buf = bytearray()
-        self.fds = []
+        self.fds: list[int] = []
         self.eof = False
 
-    def fill(self):
+    def fill(self) -> bool:
         """One read; False at end of stream."""
         data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 8)
         self.fds += fds
@@ -114,7 +118,7 @@ class MsgReader:
         self.buf += data
         return True
 
-    def pop(self):
+    def pop(self) -> Any:
         """The next complete message, or None."""
         if len(self.buf) < 4:
             return None
@@ -125,7 +129,7 @@ class MsgReader:
         del self.buf[:4 + n]
         return msg
 
-    def next(self):
+    def next(self) -> Any:
         """Block for the next message; None at end of stream."""
         while True:
             msg = self.pop()
@@ -134,7 +138,7 @@ class MsgReader:
             if self.eof or not self.fill():
                 return None
 
-    def take_fds(self, n):
+    def take_fds(self, n: int) -> list[int]:
         got, self.fds = self.fds[:n], self.fds[n:]
         return got
 
@@ -142,15 +146,16 @@ class MsgReader:
 # ---------------------------------------------------------------- process sweeps
 
 
-def _pids():
+def _pids() -> list[int]:
     return [int(e) for e in os.listdir("/proc") if e.isdigit()]
 
 
-def _status_of(pid):
+def _status_of(pid: int) -> tuple[int | None, bytes | None] | None:
     """(real uid, state) of a process, or None when it is gone."""
     try:
-        with open("/proc/%d/status" % pid, "rb") as f:
-            uid = state = None
+        with open(f"/proc/{pid}/status", "rb") as f:
+            uid: int | None = None
+            state: bytes | None = None
             for line in f:
                 if line.startswith(b"State:"):
                     state = line.split()[1]
@@ -162,7 +167,7 @@ def _status_of(pid):
         return None
 
 
-def _kill_all(pids):
+def _kill_all(pids: list[int]) -> None:
     for sig in (signal.SIGSTOP, signal.SIGKILL):  # stopped first: a fork bomb cannot refill
         for pid in pids:
             try:
@@ -171,7 +176,7 @@ def _kill_all(pids):
                 pass
 
 
-def _live(pids):
+def _live(pids: list[int]) -> list[int]:
     out = []
     for pid in pids:
         st = _status_of(pid)
@@ -180,7 +185,7 @@ def _live(pids):
     return out
 
 
-def sweep_namespace(keep, rounds=200):
+def sweep_namespace(keep: set[int], rounds: int = 200) -> int:
     """Kill every process of this pid namespace except `keep` (pid 1, the template, the
     runner). Only meaningful where the sandbox has its own pid namespace."""
     me = os.getpid()
@@ -197,7 +202,7 @@ def sweep_namespace(keep, rounds=200):
     return killed
 
 
-def sweep_marker(marker, rounds=100):
+def sweep_marker(marker: str, rounds: int = 100) -> int:
     """Kill every process whose initial environment holds `marker` (``NAME=value``)."""
     needle = b"\0" + marker.encode() + b"\0"
     me = os.getpid()
@@ -208,7 +213,7 @@ def sweep_marker(marker, rounds=100):
             if pid == me:
                 continue
             try:
-                with open("/proc/%d/environ" % pid, "rb") as f:
+                with open(f"/proc/{pid}/environ", "rb") as f:
                     if needle in b"\0" + f.read() + b"\0":
                         pids.append(pid)
             except OSError:
@@ -223,7 +228,7 @@ def sweep_marker(marker, rounds=100):
     return killed
 
 
-def sweep_uid(uid, rounds=200):
+def sweep_uid(uid: int, rounds: int = 200) -> int:
     """Kill every process of `uid` and delete its files at the top of the scratch folders:
     a forked helper takes the uid (it can then signal exactly that uid's processes)."""
     r, w = os.pipe()
@@ -263,12 +268,12 @@ def sweep_uid(uid, rounds=200):
             break
         data += chunk
     os.close(r)
-    os.waitpid(pid, 0)
+    wait_child(pid)
     reap()
     return int(data or b"0")
 
 
-def _remove_own_files(uid):
+def _remove_own_files(uid: int) -> None:
     import shutil
 
     for d in SCRATCH_DIRS:
@@ -288,23 +293,37 @@ def _remove_own_files(uid):
                 continue
 
 
-def reap():
+_REAPED: dict[int, int] = {}  # pid -> wait status, for a child reaped by `reap`
+
+
+def reap() -> None:
     """Collect every exited child (the template is a subreaper: orphans come here)."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        _REAPED[pid] = status
+        if len(_REAPED) > 4096:
+            _REAPED.pop(next(iter(_REAPED)))
+
+
+def wait_child(pid: int) -> int:
+    """The wait status of our child `pid` (also when `reap` collected it first)."""
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return _REAPED.pop(pid, 0)
 
 
 # ---------------------------------------------------------------- the candidate child
 
-_PID = [0]  # the candidate's own pid: forked copies of it may not send its result
+_PID: list[int] = [0]  # the candidate's own pid: forked copies of it may not send its result
 
 
-def _plain(v, depth=0):
+def _plain(v: Any, depth: int = 0) -> Any:
     if depth > 200:
         raise ValueError("value nested too deeply to send")
     if v is None or isinstance(v, (bool, int, float, str)):
@@ -316,10 +335,10 @@ def _plain(v, depth=0):
     tolist = getattr(v, "tolist", None)
     if callable(tolist):
         return _plain(tolist(), depth + 1)
-    raise TypeError("cannot send a %s back to the evaluator" % type(v).__name__)
+    raise TypeError(f"cannot send a {type(v).__name__} back to the evaluator")
 
 
-def _write_value(data):
+def _write_value(data: bytes) -> None:
     if os.getpid() != _PID[0]:
         raise RuntimeError("only the candidate's own process may send its result")
     view = memoryview(data)
@@ -327,10 +346,10 @@ def _write_value(data):
         view = view[os.write(VALUE_FD, view):]
 
 
-_SENT = [False]
+_SENT: list[bool] = [False]
 
 
-def emit(value):
+def emit(value: Any) -> None:
     """Send the candidate's value back to the evaluator (once)."""
     if _SENT[0]:
         raise RuntimeError("emit() called twice")
@@ -339,17 +358,18 @@ def emit(value):
     _SENT[0] = True
 
 
-def _load_candidate(entry):
+def _load_candidate(entry: str) -> Any:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("candidate", entry)
+    assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     sys.modules["candidate"] = mod
     spec.loader.exec_module(mod)
     return mod
 
 
-def _retitle(cmdline, environ):
+def _retitle(cmdline: str, environ: str) -> None:
     """Rewrite our own /proc/<pid>/cmdline and /proc/<pid>/environ in place (the kernel reads
     them from the memory the exec left; a forked candidate would otherwise show the
     template's): the candidate's program name and run marker, for sweeps and for people."""
@@ -368,7 +388,7 @@ def _retitle(cmdline, environ):
         ctypes.memmove(start, data + b"\0" * (room - len(data)), room)
 
 
-def _child_setup(msg, fds):
+def _child_setup(msg: dict[str, Any], fds: list[int]) -> None:
     """In the forked child: confine, then become the candidate's process."""
     os.setsid()
     out_w, err_w, val_w = fds
@@ -405,9 +425,9 @@ def _child_setup(msg, fds):
     os.umask(0o022)
     os.environ.clear()  # from here no C environ pointer points into the exec's strings
     os.environ.update(msg["env"])
-    marker = "%s=%s" % (MARKER_VAR, msg["env"].get(MARKER_VAR, ""))
-    _retitle("codeevo-candidate\0%s" % msg["entry"], marker)
-    sys.stdin = open(0, "r", closefd=False)
+    marker = "{}={}".format(MARKER_VAR, msg["env"].get(MARKER_VAR, ""))
+    _retitle("codeevo-candidate\0{}".format(msg["entry"]), marker)
+    sys.stdin = open(0, closefd=False)
     sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False), line_buffering=True)
     sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), line_buffering=True)
     sys.argv = [msg["entry"]]
@@ -415,7 +435,7 @@ def _child_setup(msg, fds):
     _PID[0] = os.getpid()
 
 
-def _flush():
+def _flush() -> None:
     for s in (sys.stdout, sys.stderr):
         try:
             s.flush()
@@ -423,13 +443,13 @@ def _flush():
             pass
 
 
-def run_child(msg, fds):
+def run_child(msg: dict[str, Any], fds: list[int]) -> None:
     """Body of the candidate's process; never returns."""
     try:
         _child_setup(msg, fds)
     except BaseException as exc:
         try:
-            os.write(VALUE_FD, json.dumps({"error": "sandbox set-up failed: %s" % exc,
+            os.write(VALUE_FD, json.dumps({"error": f"sandbox set-up failed: {exc}",
                                            "type": "SetupError"}).encode())
         finally:
             os._exit(1)
@@ -438,7 +458,8 @@ def run_child(msg, fds):
         if call["driver"] is None:
             fn = getattr(_load_candidate(msg["entry"]), call["function"], None)
             if not callable(fn):
-                raise AttributeError("the program defines no function %r" % call["function"])
+                name = call["function"]
+                raise AttributeError(f"the program defines no function {name!r}")
             emit(fn(*call["args"], **call["kwargs"]))
         else:
             exec(compile(call["driver"], "<driver>", "exec"), {
@@ -449,9 +470,9 @@ def run_child(msg, fds):
         if not _SENT[0] and os.getpid() == _PID[0]:
             try:
                 if isinstance(exc, SystemExit):
-                    m = "the program exited (code %r) without a result" % (exc.code,)
+                    m = f"the program exited (code {exc.code!r}) without a result"
                 else:
-                    m = ("%s: %s" % (type(exc).__name__, exc)).splitlines()[0][:500]
+                    m = (f"{type(exc).__name__}: {exc}").splitlines()[0][:500]
                 _write_value(json.dumps({"error": m, "type": type(exc).__name__,
                                          "traceback": traceback.format_exc()[-8000:]}).encode())
             except BaseException:
@@ -471,21 +492,21 @@ def run_child(msg, fds):
 class Template:
     """Forks candidates on request and sweeps what each one leaves."""
 
-    def __init__(self, sock, cfg):
+    def __init__(self, sock: socket.socket, cfg: dict[str, Any]) -> None:
         self.sock = sock
         self.reader = MsgReader(sock)
         self.cfg = cfg
         self.runner_pid = os.getppid()
 
-    def sweep(self, msg):
+    def sweep(self, msg: dict[str, Any]) -> int:
         mode = self.cfg.get("sweep")
         if mode == "uid" and msg.get("uid") is not None:
             return sweep_uid(int(msg["uid"]))
         if mode == "namespace":
             return sweep_namespace({self.runner_pid})
-        return sweep_marker("%s=%s" % (MARKER_VAR, msg["env"].get(MARKER_VAR, "")))
+        return sweep_marker("{}={}".format(MARKER_VAR, msg["env"].get(MARKER_VAR, "")))
 
-    def serve(self):
+    def serve(self) -> None:
         while True:
             msg = self.reader.next()
             if msg is None:
@@ -499,14 +520,22 @@ class Template:
             for fd in fds:
                 os.close(fd)
             send_msg(self.sock, {"pid": pid})
-            status, killed = self.supervise(pid)
+            status, killed = self.supervise(pid, msg)
             swept = self.sweep(msg)
             reap()
             if status is None:  # the runner went away mid-candidate
                 return
             send_msg(self.sock, {"exit": status, "killed": killed, "swept": swept})
 
-    def supervise(self, pid):
+    def kill(self, pid: int, msg: dict[str, Any]) -> None:
+        """Kill the candidate now. Across uids only a process of the candidate's uid may
+        signal it (we keep no CAP_KILL): the uid sweep's helper does it."""
+        if self.cfg.get("sweep") == "uid" and msg.get("uid") is not None:
+            sweep_uid(int(msg["uid"]))
+        else:
+            _kill_group(pid)
+
+    def supervise(self, pid: int, msg: dict[str, Any]) -> tuple[int | None, bool]:
         """Wait for the candidate's exit, killing it on request. Returns (wait status or
         None when the runner's socket closed, whether it was killed on request)."""
         pidfd = os.pidfd_open(pid)
@@ -518,22 +547,21 @@ class Template:
             while True:
                 for key, _ in sel.select():
                     if key.data == "exit":
-                        _, status = os.waitpid(pid, 0)
-                        return status, killed
+                        return wait_child(pid), killed
                     if not self.reader.fill():
-                        _kill_group(pid)
-                        os.waitpid(pid, 0)
+                        self.kill(pid, msg)
+                        wait_child(pid)
                         return None, True
                     while (m := self.reader.pop()) is not None:
                         if m.get("op") == "kill":
                             killed = True
-                            _kill_group(pid)
+                            self.kill(pid, msg)
         finally:
             sel.close()
             os.close(pidfd)
 
 
-def _kill_group(pid):
+def _kill_group(pid: int) -> None:
     for target in (-pid, pid):
         try:
             os.kill(target, signal.SIGKILL)
@@ -541,7 +569,7 @@ def _kill_group(pid):
             pass
 
 
-def warm(names):
+def warm(names: list[str]) -> tuple[list[str], dict[str, str]]:
     """Import each module; returns (imported, {name: error})."""
     import importlib
 
@@ -551,11 +579,11 @@ def warm(names):
             importlib.import_module(name)
             done.append(name)
         except BaseException as exc:  # a missing module must not stop the template
-            failed[name] = ("%s: %s" % (type(exc).__name__, exc))[:300]
+            failed[name] = (f"{type(exc).__name__}: {exc}")[:300]
     return done, failed
 
 
-def template_main(argv):
+def template_main(argv: list[str]) -> None:
     sock = socket.socket(fileno=int(argv[1]))
     cfg = json.loads(argv[2])
     make_undumpable()

@@ -178,7 +178,7 @@ class RunnerPool:
         payload, nonce = job_payload(job, self.cfg, with_evaluator=runner.uses == 0, key=key,
                                      seq=runner.uses + 1)
         self._busy.add(runner)
-        keep = healthy = False
+        keep = answered = False
         try:
             out = await runner.run(payload, nonce, deadline, self.cfg.memory_mb)
             if fresh:
@@ -187,18 +187,21 @@ class RunnerPool:
                 await runner.wait_end(5.0)  # a fresh runner exits after its one job
                 out.ended = runner.ended
             result, reusable = outcome_result(out)
-            healthy = reusable and result.status in _HEALTHY
-            keep = (healthy and self.cfg.warm_pool and not runner.ended
-                    and runner.uses < self.max_jobs)
+            # A runner that answered (even "recycle me") has already swept its candidates:
+            # ending it can happen in the background. One that did not is killed now.
+            answered = (out.stream.result_line is not None and out.stream.tampered is None
+                        and not out.timed_out)
+            keep = (answered and reusable and self.cfg.warm_pool and not runner.ended
+                    and result.status in _HEALTHY and runner.uses < self.max_jobs)
         except BaseException:
-            keep = healthy = False
+            keep = answered = False
             raise
         finally:
             self._busy.discard(runner)
             if keep:
                 self._give(runner)
-            elif healthy:
-                self._spawn_kill(runner)  # nothing of it runs any more: no need to wait
+            elif answered:
+                self._spawn_kill(runner)
                 if self.cfg.warm_pool and not self._closed:
                     self._start_ahead(job, key)
             else:
