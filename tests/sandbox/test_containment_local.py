@@ -25,9 +25,11 @@ from tests.sandbox.hostile import (
     make_job,
 )
 from tests.sandbox.hostile.harness import (  # noqa: F401  (fixtures)
+    PROJECT,
     SCRATCH_FILES,
     Listener,
     host_dir,
+    host_listed,
     processes_mentioning,
     secret_env,
 )
@@ -57,7 +59,8 @@ async def test_hostile_program_is_contained(
     expect = case.expect[KIND]
     sandbox = LocalSandbox(CFG)
     token = f"hostile_{case.name}_{uuid.uuid4().hex[:8]}"
-    args = [a.format(host_dir=host_dir, host="127.0.0.1", port=listener.port) for a in case.args]
+    args = [a.format(host_dir=host_dir, host="127.0.0.1", port=listener.port,
+            project=PROJECT) for a in case.args]
     before = listener.accepted
     try:
         result = await sandbox.evaluate(make_job(case.program, args, entry=f"{token}.py"))
@@ -66,6 +69,7 @@ async def test_hostile_program_is_contained(
             "network": listener.accepted > before,
             "host_write": _host_written(host_dir),
             "host_read": HOST_SECRET in recorded,
+            "host_list": host_listed(recorded),
             "env": ENV_SECRET in recorded,
             "asset": ASSET_SECRET in recorded,
             "forge": result.score is not None and result.score > MAX_SCORE,

@@ -5,7 +5,9 @@ Every sandbox runs the same cases (``CASES``) through the tiny evaluator in ``ev
 ``main(*args)``; ``args`` may hold placeholders the test fills in:
 
 - ``{host_dir}``: a root-owned folder (mode 0755) on the host holding ``root-only.txt``
-  (mode 0600, content ``HOST_SECRET``); nothing may be written into it.
+  (mode 0600) and ``world.txt`` (mode 0644), both with content ``HOST_SECRET``; nothing may be
+  written into it.
+- ``{project}``: this checkout (its listing must stay invisible to candidates).
 - ``{host}`` / ``{port}``: a TCP listener the test runs on the host; a connection to it
   means the candidate reached the network.
 
@@ -138,6 +140,21 @@ CASES: list[Case] = [
     Case("forge_file", "forge", expect=_all(_e("ok", note="no result file is ever read"))),
     Case("read_assets", "asset", expect=_all(_e(
         "ok", note="assets deleted after setup, before any candidate starts"))),
+    Case("steal_pipe", "forge", expect=_all(_e(
+        "ok", note="pid 1 is the runner (not dumpable; docker-init is gone), the template "
+        "never held the channel; the marker-less survivor is swept"))),
+    Case("symlink_out", "host_read", args=("{host_dir}",), expect=_all(_e(
+        "ok", note="outputs are read with O_NOFOLLOW inside the run folder only"))),
+    Case("read_world", "host_read", args=("{host_dir}",), expect={
+        "local": _e("ok", note="bubblewrap: only the interpreter and /usr are mounted"),
+        "local-unconfined": _e("ok", contained=False, note="the host's files are visible"),
+        "docker": _e("ok", note="the host filesystem is not mounted"),
+    }),
+    Case("list_host", "host_list", args=("{host_dir}", "{project}"), expect={
+        "local": _e("ok", note="bubblewrap: no home, project or run folder exists inside"),
+        "local-unconfined": _e("ok", contained=False, note="the host's folders are visible"),
+        "docker": _e("ok", note="the host filesystem is not mounted"),
+    }),
 ]
 
 CASES_BY_NAME = {c.name: c for c in CASES}
