@@ -3,11 +3,13 @@
 The only module that imports ``docker`` (docker-py), and only when a sandbox is built.
 
 Each runner is a container whose main process (pid 1) is the in-sandbox runner; with
-``warm_pool`` (the default) one container scores many candidates, otherwise one each. No network, read-only root, tmpfs ``/work`` and ``/tmp`` owned by the unprivileged user, all
-capabilities dropped, no-new-privileges, memory == memory+swap, CPU quota, pids limit, ulimits,
-an init process, capped logs, and labels naming the driver so a reaper can find leftovers.
-Deadlines are ours: at ``job.deadline + timeout_slack_s`` the container is killed; ``OOMKilled``
-becomes status OOM; output is capped while it streams.
+``warm_pool`` (the default) one container scores many candidates, otherwise one each. No
+network, read-only root, tmpfs ``/work`` and ``/tmp`` (size and inodes bounded), every
+capability dropped but the template's CAP_SETUID/SETGID, no-new-privileges, memory ==
+memory+swap, CPU quota, pids limit, ulimits, capped logs, AutoRemove, and labels naming the
+driver so a reaper can find leftovers. Deadlines are ours: at ``job.deadline +
+timeout_slack_s`` the container is killed; a runner killed by the memory limit is ``oom``;
+output is capped while it streams.
 """
 
 from __future__ import annotations

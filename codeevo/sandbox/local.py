@@ -16,8 +16,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import secrets
+import shutil
 import signal
 import stat
 import sys

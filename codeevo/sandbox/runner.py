@@ -758,7 +758,7 @@ class Worker:
             if callable(setup):
                 _timed(ctx, setup, float(stages[0].get("timeout", 60)) if stages else 60.0)
         except BaseException as exc:
-            base = {"status": "ok", "score": None, "metrics": {}, "features": {},
+            base: dict[str, Any] = {"status": "ok", "score": None, "metrics": {}, "features": {},
                     "artifacts": {}, "stage": None, "reason": None, "stages": []}
             self.setup_error = _failed(base, "setup", exc, cap)
         finally:

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import re
 import struct
+from typing import Protocol
+
+
+class ByteSink(Protocol):
+    def feed(self, data: bytes) -> None: ...
 
 # The runner's result line may carry artifacts; anything longer is not a result we accept.
 MAX_RESULT_LINE = 16 * 1024 * 1024
@@ -92,12 +97,12 @@ class DockerFrames:
     the payload; 1 = stdout, 2 = stderr.
     """
 
-    def __init__(self, stdout: CappedCapture, stderr: CappedCapture) -> None:
+    def __init__(self, stdout: ByteSink, stderr: ByteSink) -> None:
         self.stdout = stdout
         self.stderr = stderr
         self._buf = bytearray()
         self._want = 0  # payload bytes still owed to the current frame
-        self._target: CappedCapture | None = None
+        self._target: ByteSink | None = None
 
     def feed(self, data: bytes) -> None:
         view = memoryview(data)
