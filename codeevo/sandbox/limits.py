@@ -248,7 +248,8 @@ def bwrap_argv(conf: Confinement, workdir: Path, tmp_mb: int) -> list[str]:
                     args += ["--perms", "0755", "--dir", str(parent)]
             args += ["--ro-bind", str(d), str(d)]
     args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb * 2**20), "--perms",
-             "1777", "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/var/tmp", "--bind", str(workdir), "/work", "--chdir", "/work",
+             "1777", "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/var/tmp",
+             "--bind", str(workdir), "/work", "--chdir", "/work",
              "--setenv", "HOME", "/work", "--setenv", "TMPDIR", "/work"]
     return args
 
