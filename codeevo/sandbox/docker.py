@@ -27,7 +27,7 @@ from codeevo.candidate import EvalResult
 from codeevo.config import SandboxConfig
 from codeevo.errors import CodeevoError
 from codeevo.sandbox import limits, reaper
-from codeevo.sandbox.base import BOOTSTRAP, SandboxJob, preamble
+from codeevo.sandbox.base import BOOTSTRAP, THREAD_VARS, SandboxJob, preamble
 from codeevo.sandbox.images import SANDBOX_UID, VERSION_LABEL
 from codeevo.sandbox.stream import DockerFrames
 from codeevo.sandbox.warm import RunnerHandle, RunnerPool
@@ -136,7 +136,8 @@ def container_spec(
         "command": command or COMMAND,
         "user": user,
         "working_dir": "/work",
-        "environment": {"HOME": "/work", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"},
+        "environment": {"HOME": "/work", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                        **{v: "1" for v in THREAD_VARS}},
         "stdin_open": True,
         "detach": False,  # with stdin_open: StdinOnce, so closing our stdin ends theirs
         "tty": False,

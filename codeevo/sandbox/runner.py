@@ -146,6 +146,7 @@ class CandidateRun:
     elapsed: float = 0.0
     returncode: int | None = None
     output_dir: Path | None = None
+    cpu: float = 0.0  # CPU-seconds of the candidate's processes
 
     def open(self, name: str) -> IO[bytes]:
         """A file the candidate wrote in its run folder (no symlinks, no way out)."""
@@ -337,11 +338,15 @@ class TemplateLink:
         env = {"PATH": CHILD_PATH, "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
                "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/nonexistent"}
+        boot = "import sys;exec(compile(sys.stdin.buffer.read(),'codeevo-template','exec'))"
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", src.decode() if isinstance(src, bytes) else src,
-             str(theirs.fileno()), json.dumps(cfg)],
-            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+            [sys.executable, "-I", "-c", boot, "codeevo-template", str(theirs.fileno()),
+             json.dumps(cfg), " " * 512],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.PIPE, env=env,
         )
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(src if isinstance(src, bytes) else src.encode())
+        self.proc.stdin.close()
         theirs.close()
         self.sock = ours
         self.reader = T.MsgReader(ours)
@@ -452,6 +457,7 @@ class _Watch:
     exit_status: int | None = None
     killed: bool = False
     template_gone: bool = False
+    cpu: float = 0.0
 
 
 def _collect(link: TemplateLink, msg: dict[str, Any], run_dir: Path, timeout: float,
@@ -508,6 +514,7 @@ def _collect(link: TemplateLink, msg: dict[str, Any], run_dir: Path, timeout: fl
                     while (m := link.reader.pop()) is not None:
                         if "exit" in m:
                             w.exit_status = int(m["exit"])
+                            w.cpu = float(m.get("cpu") or 0.0)
                             gone_at = time.monotonic()
                             sel.unregister(link.sock)
                             break
@@ -538,6 +545,7 @@ def _collect(link: TemplateLink, msg: dict[str, Any], run_dir: Path, timeout: fl
     run = CandidateRun("error", stdout=out_buf.text(), stderr=err_buf.text(),
                        elapsed=time.monotonic() - start, returncode=rc, output_dir=run_dir)
     _classify(run, val_buf, w, disk, files_cap, _oom_kills() > ooms)
+    run.cpu = w.cpu
     return run
 
 
@@ -713,6 +721,7 @@ class Worker:
         self.setup_state: dict[str, Any] = {}
         self.setup_error: dict[str, Any] | None = None
         self.recycle = False
+        self.candidate_cpu = 0.0
         self.stage: str | None = None
         uids = cfg.get("candidate_uids")
         self._uids = (int(uids[0]), int(uids[1])) if uids and os.geteuid() == 0 else None
@@ -736,6 +745,7 @@ class Worker:
         except TemplateGone:
             self.recycle = True
             raise
+        self.candidate_cpu += run.cpu
         if run.status in ("timeout", "oom", "killed"):
             self.recycle = True  # the driver retires this runner after the job
         return run
@@ -767,7 +777,8 @@ class Worker:
         return self.setup_error
 
     def job(self, header: dict[str, Any], tar_bytes: bytes) -> dict[str, Any]:
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), time.process_time()
+        self.candidate_cpu = 0.0
         nonce = str(header["nonce"])
         timings: dict[str, float] = {}
         program = self.workdir / "program"
@@ -802,6 +813,8 @@ class Worker:
             shutil.rmtree(self.workdir / "runs", ignore_errors=True)
         timings["score"] = time.monotonic() - t2
         timings["runner"] = time.monotonic() - t0
+        # CPU-seconds inside the sandbox: the runner's own, and its candidates' processes.
+        timings["cpu"] = time.process_time() - c0 + self.candidate_cpu
         result["timings"] = timings
         return result
 

@@ -1,6 +1,7 @@
 """Candidate template ("zygote") and candidate processes: runs INSIDE the sandbox, stdlib only.
 
-The runner (``runner.py``) starts this file as a fresh ``python -I`` *before* it reads any job,
+The runner (``runner.py``) starts this file as a fresh ``python -I`` (source on stdin, so the
+command line stays short: ``codeevo-template``) *before* it reads any job,
 so the template never holds a nonce, an evaluator, assets or evaluator state. The template
 imports the problem's ``warm_imports`` (numpy, torch, ...) once, then forks one child per
 candidate on the runner's request. Each child:
@@ -294,17 +295,19 @@ def _remove_own_files(uid: int) -> None:
 
 
 _REAPED: dict[int, int] = {}  # pid -> wait status, for a child reaped by `reap`
+CPU: list[float] = [0.0]  # CPU-seconds of every child reaped since the last candidate began
 
 
 def reap() -> None:
     """Collect every exited child (the template is a subreaper: orphans come here)."""
     while True:
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        CPU[0] += usage.ru_utime + usage.ru_stime
         _REAPED[pid] = status
         if len(_REAPED) > 4096:
             _REAPED.pop(next(iter(_REAPED)))
@@ -313,9 +316,11 @@ def reap() -> None:
 def wait_child(pid: int) -> int:
     """The wait status of our child `pid` (also when `reap` collected it first)."""
     try:
-        return os.waitpid(pid, 0)[1]
+        _, status, usage = os.wait4(pid, 0)
     except ChildProcessError:
         return _REAPED.pop(pid, 0)
+    CPU[0] += usage.ru_utime + usage.ru_stime
+    return status
 
 
 # ---------------------------------------------------------------- the candidate child
@@ -514,6 +519,7 @@ class Template:
             if msg.get("op") != "spawn":
                 continue
             fds = self.reader.take_fds(3)
+            CPU[0] = 0.0
             pid = os.fork()
             if pid == 0:
                 run_child(msg, fds)
@@ -525,7 +531,8 @@ class Template:
             reap()
             if status is None:  # the runner went away mid-candidate
                 return
-            send_msg(self.sock, {"exit": status, "killed": killed, "swept": swept})
+            send_msg(self.sock, {"exit": status, "killed": killed, "swept": swept,
+                                 "cpu": CPU[0]})
 
     def kill(self, pid: int, msg: dict[str, Any]) -> None:
         """Kill the candidate now. Across uids only a process of the candidate's uid may
@@ -584,8 +591,10 @@ def warm(names: list[str]) -> tuple[list[str], dict[str, str]]:
 
 
 def template_main(argv: list[str]) -> None:
-    sock = socket.socket(fileno=int(argv[1]))
-    cfg = json.loads(argv[2])
+    """argv: [-c, "codeevo-template", socket fd, settings (JSON), padding]; the padding is room
+    for a candidate's title in its (inherited) command line."""
+    sock = socket.socket(fileno=int(argv[2]))
+    cfg = json.loads(argv[3])
     make_undumpable()
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     keep_only_setuid_caps()

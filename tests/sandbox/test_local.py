@@ -59,7 +59,8 @@ async def test_runner_env_is_allow_listed(tmp_path: Path, monkeypatch: pytest.Mo
             return {"score": 1, "artifacts": {"env": json.dumps(dict(os.environ))}}
     """))
     env = json.loads(result.artifacts["env"])
-    assert set(env) == {"PATH", "LANG", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE"}
+    assert set(env) == {"PATH", "LANG", "HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE",
+                        "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}
     assert "sk-test-secret" not in result.model_dump_json()
     await sandbox.close()
     assert list(scratch.iterdir()) == [], "runner folder not removed"

@@ -143,7 +143,7 @@ async def test_candidate_reaches_nothing_of_the_runner(sandbox: Sandbox,
                                                        folders: tuple[Path, Path]) -> None:
     got = value(await sandbox.evaluate(job(folders, PROBE)))
     # Its parent is the template (started with template.py's source), not the runner.
-    assert '"""Candidate template' in got["ppid_cmd"], got["ppid_cmd"]
+    assert "codeevo-template" in got["ppid_cmd"], got["ppid_cmd"]
     assert got["opened"] == [], "a candidate opened another process's memory/environ/fds"
     assert got["regions"] > 10  # it did look
     assert got["in_memory"] is False, "evaluator state reached the candidate's memory"
