@@ -38,7 +38,7 @@ def main(prefix):
     out = {"ppid_cmd": "", "opened": [], "in_memory": False}
     try:
         with open("/proc/%d/cmdline" % os.getppid(), "rb") as f:
-            out["ppid_cmd"] = f.read()[:80].decode("latin1")
+            out["ppid_cmd"] = f.read()[:200].decode("latin1")
     except OSError:
         pass
     for pid in os.listdir("/proc"):
