@@ -15,7 +15,11 @@ Two evaluation modes:
   that runs the candidate in its own process, then burns T s of CPU in the runner
   (``--cpu-time``). E = ``engine.eval_slots: auto`` (the usable cores) unless given. Limit:
   min(P/L, cores/T) (P/L alone when T = 0). Also printed: the whole machine's busy CPU per
-  candidate (from /proc/stat: every process counts, the other load of a shared machine too).
+  candidate (from /proc/stat: every process counts, the other load of a shared machine too)
+  and "own": the CPU of this benchmark's process tree (driver, LLM workers, the loopback
+  server, local sandboxes; for Docker plus the runners' own reports), which other load on a
+  shared machine does not add to; "projected" is the % of the limit that CPU allows on a
+  machine of our own (min(P/L, cores / own CPU per candidate)), for busy shared machines.
 
     PYTHONPATH=. python benchmarks/throughput.py [--latency 0.2] [--eval-time 0.05]
         [--slots 1,4,16,64] [--seconds 10] [--repeat 3] [--transport process|inline]
@@ -70,6 +74,31 @@ def busy_cpu() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(root: int) -> float:
+    """CPU-seconds of `root` and every live descendant (each with its reaped children's)."""
+    kids: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        stats[pid] = fields
+        kids.setdefault(int(fields[1]), []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        f = stats.get(pid)
+        if f is not None:  # utime, stime, cutime, cstime: fields 14-17
+            total += int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])
+        todo += kids.get(pid, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def make_sandbox(kind: str, eval_time: float) -> Any:
     from codeevo.config import SandboxConfig
 
@@ -93,8 +122,8 @@ def start_server(latency: float) -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
-async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_time: float,
-                  seconds: float, transport: str = "process",
+async def measure(base_url: str, base_pid: int, work: Path, slots: int, eval_slots: int,
+                  eval_time: float, seconds: float, transport: str = "process",
                   workers: int | None = None, sandbox_kind: str = "double") -> dict[str, Any]:
     burn = f"evaluator:\n  config: {{burn: {eval_time}}}\n"
     problem = load_problem(make_toy_problem(work, BURNING, burn) if sandbox_kind != "double"
@@ -116,7 +145,10 @@ async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_t
     await client.complete([Message(role="user", content="warm up")], random.Random(0))
     stamps: list[float] = []
     busy: list[float] = []
+    own: list[float] = []
+    inside: list[float] = []  # the sandbox's own CPU report (Docker runs outside our tree)
     started: list[float] = []
+    me = os.getpid()
 
     def on_event(event: dict[str, Any]) -> None:
         if event["kind"] == "started":
@@ -124,6 +156,9 @@ async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_t
         elif event["kind"] == "evaluated" and event.get("operator") != "seed":
             stamps.append(time.monotonic())
             busy.append(busy_cpu())
+            own.append(tree_cpu(me) + tree_cpu(base_pid))
+            inside.append((inside[-1] if inside else 0.0)
+                          + float((event.get("timings") or {}).get("cpu", 0.0)))
 
     engine = Engine(problem, config, sandbox=make_sandbox(sandbox_kind, eval_time),
                     operators=make_llm_operators(config, client), mix={"diff": 1.0},
@@ -139,14 +174,20 @@ async def measure(base_url: str, work: Path, slots: int, eval_slots: int, eval_t
     skip = min(slots, len(stamps) // 4)
     end = started[0] + seconds if started else float("inf")
     window = [t for t in stamps[skip:] if t <= end]
-    cpu = ((busy[skip + len(window) - 1] - busy[skip]) / (len(window) - 1)
-           if len(window) > 1 else 0.0)
+    last = skip + len(window) - 1
+
+    def per(series: list[float]) -> float:
+        return (series[last] - series[skip]) / (len(window) - 1) if len(window) > 1 else 0.0
+
+    cpu = per(busy)
+    own_cpu = per(own) + (per(inside) if sandbox_kind == "docker" else 0.0)
     if os.environ.get("XBINS"):
         import collections
         b = collections.Counter(int((t - window[0]) * 2) for t in window)
         print("BINS", [b[i] * 2 for i in range(max(b) + 1)], file=sys.stderr)
     rate = (len(window) - 1) / (window[-1] - window[0]) if len(window) > 1 else 0.0
     return {"candidates": len(stamps), "rate_per_s": rate, "cpu_per_candidate": cpu,
+            "own_cpu_per_candidate": own_cpu,
             "failures": dict(engine.stats.failures), "eval_slots": engine.eval_slots}
 
 
@@ -173,6 +214,7 @@ def main() -> None:
                     help="LLM worker processes (llm.workers; default: automatic)")
     args = ap.parse_args()
     real = args.sandbox != "double"
+    cores = os.cpu_count() or 1
     if real:
         from codeevo.sandbox.base import cpu_count
 
@@ -190,7 +232,8 @@ def main() -> None:
               f"{what}, litellm {args.transport}, {args.repeat} x {args.seconds:g}s per row "
               f"(median), {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
         print(f"{'P':>4} {'E':>4} {'limit/min':>10} {'measured/min':>13} {'% of limit':>11} "
-              f"{'(min-max %)':>13} {'CPU ms/cand':>11} {'candidates':>11}  failures")
+              f"{'(min-max %)':>13} {'CPU ms/cand':>11} {'own ms/cand':>11} "
+              f"{'projected':>9} {'candidates':>11}  failures")
         for p in (int(s) for s in args.slots.split(",")):
             e = args.eval_slots or (cores if real else p)
             if real:
@@ -203,7 +246,7 @@ def main() -> None:
                 runs += 1
                 work = Path(scratch.name) / f"run{runs}"
                 work.mkdir()
-                rows.append(asyncio.run(measure(base_url, work, p, e, args.eval_time,
+                rows.append(asyncio.run(measure(base_url, proc.pid, work, p, e, args.eval_time,
                                                 args.seconds, args.transport, args.workers,
                                                 args.sandbox)))
             rates = sorted(r["rate_per_s"] * 60 for r in rows)
@@ -214,8 +257,13 @@ def main() -> None:
                     failures[k] = failures.get(k, 0) + v
             spread = f"({100 * rates[0] / limit:.1f}-{100 * rates[-1] / limit:.1f})"
             cpu_ms = 1000 * statistics.median(r["cpu_per_candidate"] for r in rows)
+            own_ms = 1000 * statistics.median(r["own_cpu_per_candidate"] for r in rows)
+            # On a machine of our own: rate <= min(P/L, cores / own CPU per candidate).
+            projected = (100 * min(p / args.latency * 60, cores / own_ms * 6e4) / limit
+                         if real and own_ms else float("nan"))
             print(f"{p:>4} {e:>4} {limit:>10.0f} {got:>13.0f} {100 * got / limit:>10.1f}% "
-                  f"{spread:>13} {cpu_ms:>11.1f} {sum(r['candidates'] for r in rows):>11}  "
+                  f"{spread:>13} {cpu_ms:>11.1f} {own_ms:>11.1f} {projected:>8.1f}% "
+                  f"{sum(r['candidates'] for r in rows):>11}  "
                   f"{failures or '-'}", flush=True)
     finally:
         assert proc.stdin is not None
