@@ -500,8 +500,9 @@ class Engine:
 
 
 def _eval_timings(result: EvalResult) -> dict[str, float]:
-    """The sandbox's split of an evaluation: startup / setup / score (seconds, rounded)."""
-    return {k: round(result.timings[k], 4) for k in ("startup", "setup", "score")
+    """The sandbox's split of an evaluation: startup / setup / score (seconds, rounded), and
+    cpu: CPU-seconds the sandbox's runner and candidate processes used."""
+    return {k: round(result.timings[k], 4) for k in ("startup", "setup", "score", "cpu")
             if k in result.timings}
 
 
