@@ -119,6 +119,8 @@ class LocalRunner(RunnerHandle):
                     await asyncio.shield(asyncio.wait_for(self.proc.wait(), 10))
                 for task in self._readers:
                     task.cancel()
+                if not self.ended:  # a job waiting on this runner learns that it is gone
+                    self._eof()
             await asyncio.to_thread(self._sweep)
         finally:
             if self.block is not None:
