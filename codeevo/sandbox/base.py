@@ -1,10 +1,10 @@
 """The sandbox seam, and the wire protocol every sandbox speaks with its in-sandbox runner.
 
 1. The sandbox starts ``python3 -u -I -c BOOTSTRAP`` (nothing mounted, nothing secret on argv
-   or in the environment) and writes to its stdin ``<n> <m>\\n`` + the runner source
-   (``runner.py``, n bytes) + the template source (``template.py``, m bytes), then one JSON line
-   of worker settings (warm imports, uids, how many jobs). The runner starts the candidate
-   template and answers ``ready {json}`` on its stdout.
+   or in the environment) and writes to its stdin the sizes of ``runner.py``, ``template.py``
+   and ``launch.py`` on one line, the three sources, then one JSON line of worker settings
+   (warm imports, uids, how many jobs). The runner starts the candidate template and answers
+   ``ready {json}`` on its stdout.
 2. Each job: one JSON header line (nonce, stages, config, limits, ``tar_size``) and a tar of
    ``tar_size`` bytes: ``program/<entry>``, plus ``evaluator/...`` and ``assets/...`` for the
    runner's first job (a warm runner keeps them for the next ones).
@@ -35,12 +35,13 @@ from codeevo.candidate import EvalResult, Status
 from codeevo.config import SandboxConfig, StageConfig
 
 RUNNER_PATH = Path(__file__).with_name("runner.py")
-TEMPLATE_PATH = Path(__file__).with_name("template.py")
+# In-sandbox modules after the runner, in the order the runner expects them (SOURCES).
+SOURCE_PATHS = (Path(__file__).with_name("template.py"), Path(__file__).with_name("launch.py"))
 MAX_RESULT_LINE = 16 * 1024 * 1024
 
 BOOTSTRAP = (
-    "import sys;b=sys.stdin.buffer;n,m=map(int,b.readline().split());r=b.read(n);t=b.read(m);"
-    "exec(compile(r,'codeevo-runner','exec'),{'__name__':'__main__','TEMPLATE_SOURCE':t})"
+    "import sys;b=sys.stdin.buffer;s=[b.read(int(n)) for n in b.readline().split()];"
+    "exec(compile(s[0],'codeevo-runner','exec'),{'__name__':'__main__','SOURCES':s[1:]})"
 )
 
 
@@ -115,13 +116,12 @@ def preamble(
     marker: str | None = None,
 ) -> bytes:
     """What starts a runner: both sources and its worker settings."""
-    runner = RUNNER_PATH.read_bytes()
-    template = TEMPLATE_PATH.read_bytes()
+    sources = [RUNNER_PATH.read_bytes(), *(p.read_bytes() for p in SOURCE_PATHS)]
     worker = {"protocol": 2, "warm_imports": list(warm_imports), "max_jobs": max_jobs,
               "uid": uid, "candidate_uids": list(candidate_uids) if candidate_uids else None,
               "limits": limits_header(cfg), "marker": marker or secrets.token_hex(8)}
-    return (b"%d %d\n" % (len(runner), len(template)) + runner + template
-            + json.dumps(worker).encode() + b"\n")
+    sizes = " ".join(str(len(src)) for src in sources).encode()
+    return sizes + b"\n" + b"".join(sources) + json.dumps(worker).encode() + b"\n"
 
 
 def job_payload(job: SandboxJob, cfg: SandboxConfig, *, with_evaluator: bool,

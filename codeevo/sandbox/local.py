@@ -26,6 +26,7 @@ from pathlib import Path
 
 from codeevo.candidate import EvalResult
 from codeevo.config import SandboxConfig
+from codeevo.errors import CodeevoError
 from codeevo.sandbox import limits
 from codeevo.sandbox.base import BOOTSTRAP, SandboxJob, preamble, sandbox_env
 from codeevo.sandbox.limits import Confinement
@@ -176,6 +177,8 @@ class LocalSandbox:
 
     async def evaluate(self, job: SandboxJob) -> EvalResult:
         """Run the cascade on `job.program`; candidate faults come back as a status."""
+        if self.pool.closed:
+            raise CodeevoError("sandbox is closed")
         await self.confinement()
         return await self.pool.evaluate(job)
 

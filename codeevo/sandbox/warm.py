@@ -169,11 +169,14 @@ class RunnerPool:
         return self.cfg.warm_pool_max_uses if self.cfg.warm_pool else 1
 
     async def evaluate(self, job: SandboxJob) -> EvalResult:
-        if self._closed:
-            raise CodeevoError("sandbox is closed")
+        if self._closed:  # closed while the caller was on its way here
+            return EvalResult(status=Status.CRASHED, reason="the sandbox was closed")
         t0 = time.monotonic()
         key = evaluator_key(job)
         runner, fresh = await self._take(job, key)
+        if self._closed:  # closed while this runner was starting: it never runs the job
+            await runner.kill()
+            return EvalResult(status=Status.CRASHED, reason="the sandbox was closed")
         deadline = job.deadline + self.cfg.timeout_slack_s
         payload, nonce = job_payload(job, self.cfg, with_evaluator=runner.uses == 0, key=key,
                                      seq=runner.uses + 1)
@@ -270,6 +273,10 @@ class RunnerPool:
         self._slots.clear()
         await asyncio.gather(*(r.kill() for r in runners), return_exceptions=True)
         await asyncio.gather(*self._ahead, return_exceptions=True)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def idle(self) -> int:
         return sum(len(s.idle) for s in self._slots.values())
