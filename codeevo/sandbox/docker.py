@@ -5,7 +5,7 @@ The only module that imports ``docker`` (docker-py), and only when a sandbox is 
 Each runner is a container whose main process (pid 1) is the in-sandbox runner; with
 ``warm_pool`` (the default) one container scores many candidates, otherwise one each. No
 network, read-only root, tmpfs ``/work`` and ``/tmp`` (size and inodes bounded), every
-capability dropped but the template's CAP_SETUID/SETGID, no-new-privileges, memory ==
+capability dropped but the template's CAP_SETUID/SETGID/KILL, no-new-privileges, memory ==
 memory+swap, CPU quota, pids limit, ulimits, capped logs, AutoRemove, and labels naming the
 driver so a reaper can find leftovers. Deadlines are ours: at ``job.deadline +
 timeout_slack_s`` the container is killed; a runner killed by the memory limit is ``oom``;
@@ -33,6 +33,7 @@ from codeevo.sandbox.stream import DockerFrames
 from codeevo.sandbox.warm import RunnerHandle, RunnerPool
 
 COMMAND = ["python3", "-u", "-I", "-c", BOOTSTRAP]
+PIDS_HEADROOM = 16  # runner, template, sweep helper, and the engine's own exec
 GPU_CACHE_ENV = {
     "TORCH_HOME": "/tmp/cache/torch",
     "XDG_CACHE_HOME": "/tmp/cache",
@@ -97,8 +98,9 @@ def container_spec(
     """Keyword arguments for docker-py's low-level ``create_container``; ``host_config`` holds
     those for ``create_host_config`` (plain data, so the spec is unit-tested).
 
-    The main process starts as root with CAP_SETUID and CAP_SETGID only, starts the candidate
-    template (which keeps them, to give each candidate a fresh uid), then becomes uid 1000: the
+    The main process starts as root with CAP_SETUID, CAP_SETGID and CAP_KILL only, starts the
+    candidate template (which keeps them, to give each candidate a fresh uid and kill it), then
+    becomes uid 1000: the
     runner is the container's pid 1, which no process inside can signal or trace. tmpfs
     ``nr_inodes`` bounds the files a candidate can create (their inodes count against the
     container's memory), so a disk fill always ends at the disk quota, never at the memory
@@ -116,12 +118,14 @@ def container_spec(
             "/tmp": f"rw,nosuid,nodev,size={tmp_mb}m,nr_inodes={inodes},{owner},mode=1777",
         },
         "cap_drop": ["ALL"],
-        "cap_add": ["SETUID", "SETGID"],
+        "cap_add": ["SETUID", "SETGID", "KILL"],
         "security_opt": ["no-new-privileges"],
         "mem_limit": cfg.memory_mb * mib,
         "memswap_limit": cfg.memory_mb * mib,
         "nano_cpus": int(cfg.cpus * 1e9),
-        "pids_limit": cfg.max_processes,
+        # Candidates' own RLIMIT_NPROC is max_processes: a fork bomb meets it before the
+        # container's limit, which leaves the runner and the template room to clean up.
+        "pids_limit": cfg.max_processes + PIDS_HEADROOM,
         "ulimits": [
             {"name": "nofile", "soft": cfg.max_open_files, "hard": cfg.max_open_files},
             {"name": "fsize", "soft": cfg.file_size_mb * mib, "hard": cfg.file_size_mb * mib},

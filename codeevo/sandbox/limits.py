@@ -226,7 +226,8 @@ def bwrap_argv(conf: Confinement, workdir: Path, tmp_mb: int) -> list[str]:
     args = [conf.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--as-pid-1", "--new-session"]
     if os.geteuid() == 0:
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                 "--cap-add", "CAP_KILL"]
     else:
         args += ["--unshare-user"]
     for top in _TOP:

@@ -6,7 +6,7 @@ so the template never holds a nonce, an evaluator, assets or evaluator state. Th
 imports the problem's ``warm_imports`` (numpy, torch, ...) once, then forks one child per
 candidate on the runner's request. Each child:
 
-- gets its own session, a fresh uid (when the template runs as root with CAP_SETUID/SETGID
+- gets its own session, a fresh uid (when the template runs as root with CAP_SETUID/SETGID/KILL
   only, see `keep_only_setuid_caps`), no-new-privileges, rlimits, a scrubbed environment,
   stdin from /dev/null, stdout/stderr/value pipes handed over by the runner (SCM_RIGHTS), its
   own run folder as cwd, oom_score_adj 1000 (the OOM killer takes candidates first), and a
@@ -46,8 +46,10 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
+CAP_KILL = 5
 CAP_SETGID = 6
 CAP_SETUID = 7
+KEEP_CAPS = (CAP_KILL, CAP_SETGID, CAP_SETUID)
 VALUE_FD = 3
 MARKER_VAR = "CODEEVO_RUN_MARKER"
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
@@ -73,14 +75,15 @@ def make_undumpable() -> None:
 
 
 def keep_only_setuid_caps() -> None:
-    """As root: keep CAP_SETUID and CAP_SETGID (to give candidates their uids), drop the rest
-    (bounding set where we may, effective/permitted/inheritable/ambient always)."""
+    """As root: keep CAP_SETUID and CAP_SETGID (to give candidates their uids) and CAP_KILL (to
+    kill them without forking: a fork bomb may have used up every pid), drop the rest (bounding
+    set where we may, effective/permitted/inheritable/ambient always)."""
     if os.geteuid() != 0 or _libc is None:
         return
     for cap in range(64):
-        if cap not in (CAP_SETUID, CAP_SETGID):
+        if cap not in KEEP_CAPS:
             prctl(PR_CAPBSET_DROP, cap)  # EPERM without CAP_SETPCAP (Docker): then NNP guards
-    keep = (1 << CAP_SETUID) | (1 << CAP_SETGID)
+    keep = sum(1 << cap for cap in KEEP_CAPS)
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)
     data = (ctypes.c_uint32 * 6)(keep, keep, 0, 0, 0, 0)  # effective, permitted, inheritable
     _libc.capset(header, data)
@@ -230,48 +233,38 @@ def sweep_marker(marker: str, rounds: int = 100) -> int:
 
 
 def sweep_uid(uid: int, rounds: int = 200) -> int:
-    """Kill every process of `uid` and delete its files at the top of the scratch folders:
-    a forked helper takes the uid (it can then signal exactly that uid's processes)."""
-    r, w = os.pipe()
-    pid = os.fork()
+    """Kill every process of `uid` (we hold CAP_KILL: no fork needed, so a fork bomb that used
+    up the pids cannot stop it), then delete its files at the top of the scratch folders (a
+    forked helper that takes the uid: the sticky /tmp lets only the owner unlink)."""
+    me = os.getpid()
+    killed = 0
+    for _ in range(rounds):
+        mine = []
+        for p in _pids():
+            st = _status_of(p) if p != me else None
+            if st is not None and st[0] == uid and st[1] != b"Z":
+                mine.append(p)
+        if not mine:
+            break
+        _kill_all(mine)
+        killed += len(mine)
+        reap()
+        time.sleep(0.001)
+    try:
+        pid = os.fork()
+    except OSError:
+        return killed  # no pid to spare: the files stay until the runner's end
     if pid == 0:
-        killed = 0
         try:
-            os.close(r)
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-            me = os.getpid()
-            for _ in range(rounds):
-                for sig in (signal.SIGSTOP, signal.SIGKILL):
-                    try:
-                        os.kill(-1, sig)  # every process we may signal, except ourselves
-                    except OSError:
-                        pass
-                mine = []
-                for p in _pids():
-                    st = _status_of(p) if p != me else None
-                    if st is not None and st[0] == uid and st[1] != b"Z":
-                        mine.append(p)
-                killed += len(mine)
-                if not mine:
-                    break
-                time.sleep(0.001)
             _remove_own_files(uid)
-            os.write(w, str(killed).encode())
         finally:
             os._exit(0)
-    os.close(w)
-    data = b""
-    while True:
-        chunk = os.read(r, 64)
-        if not chunk:
-            break
-        data += chunk
-    os.close(r)
     wait_child(pid)
     reap()
-    return int(data or b"0")
+    return killed
 
 
 def _remove_own_files(uid: int) -> None:
@@ -535,12 +528,10 @@ class Template:
                                  "cpu": CPU[0]})
 
     def kill(self, pid: int, msg: dict[str, Any]) -> None:
-        """Kill the candidate now. Across uids only a process of the candidate's uid may
-        signal it (we keep no CAP_KILL): the uid sweep's helper does it."""
+        """Kill the candidate now (its whole uid when it has its own)."""
+        _kill_group(pid)
         if self.cfg.get("sweep") == "uid" and msg.get("uid") is not None:
             sweep_uid(int(msg["uid"]))
-        else:
-            _kill_group(pid)
 
     def supervise(self, pid: int, msg: dict[str, Any]) -> tuple[int | None, bool]:
         """Wait for the candidate's exit, killing it on request. Returns (wait status or

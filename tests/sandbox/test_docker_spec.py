@@ -26,11 +26,11 @@ def test_cpu_spec_is_hardened() -> None:
     assert host["network_mode"] == "none"
     assert host["read_only"] is True
     assert host["cap_drop"] == ["ALL"]
-    assert host["cap_add"] == ["SETUID", "SETGID"]  # the template's, to give candidates uids
+    assert host["cap_add"] == ["SETUID", "SETGID", "KILL"]  # the template's: candidates' uids
     assert host["security_opt"] == ["no-new-privileges"]
     assert host["mem_limit"] == host["memswap_limit"] == 512 * MIB
     assert host["nano_cpus"] == 1_500_000_000
-    assert host["pids_limit"] == 32
+    assert host["pids_limit"] == 32 + 16  # candidates' NPROC is 32: headroom to clean up
     assert host["init"] is False  # the runner is pid 1: docker-init would hold its stdout
     assert host["auto_remove"] is True
     ulimits = {u["name"]: (u["soft"], u["hard"]) for u in host["ulimits"]}
@@ -75,7 +75,7 @@ def test_docker_py_accepts_the_spec(gpu: bool) -> None:
     assert host["ReadonlyRootfs"] is True
     assert host["Memory"] == host["MemorySwap"]
     assert host["Init"] is False and host["AutoRemove"] is True
-    assert host["CapAdd"] == ["SETUID", "SETGID"]
+    assert host["CapAdd"] == ["SETUID", "SETGID", "KILL"]
     if gpu:
         req = host["DeviceRequests"][0]
         assert req["Count"] == -1 and req["Capabilities"] == [["gpu"]]

@@ -106,7 +106,10 @@ async def test_cancel_kills_everything_and_cleans_up(tmp_path: Path, scratch: Pa
             return {"score": 0}
     """, program="import time\ndef main():\n    time.sleep(60)\n", timeout=30,
         entry="cancel_probe_3f9.py")))
-    await asyncio.sleep(1.0)
+    for _ in range(600):  # until the candidate runs (runner start-up varies with load)
+        if _running("cancel_probe_3f9.py") or task.done():
+            break
+        await asyncio.sleep(0.1)
     assert list(scratch.iterdir()), "evaluation did not start"
     assert _running("cancel_probe_3f9.py"), "candidate did not start"
     task.cancel()

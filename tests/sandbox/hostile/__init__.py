@@ -100,9 +100,11 @@ CASES: list[Case] = [
     Case("fork_bomb", "", expect=_all(_e("timeout", note="RLIMIT_NPROC / pids limit; swept"))),
     Case("memory_hog", "", expect=_all(_e("oom", note="RLIMIT_AS (docker: also the cgroup)"))),
     Case("disk_fill", "", expect={
-        "local": _e("failed", note="RLIMIT_FSIZE per file; the runner kills past disk_mb"),
+        "local": _e("failed", note="RLIMIT_FSIZE per file; the runner kills past disk_mb "
+                    "or max_files"),
         "local-unconfined": _e("failed", note="as local"),
-        "docker": _e("failed", "timeout", note="tmpfs size; writes fail with ENOSPC"),
+        "docker": _e("failed", note="disk quota: a full tmpfs (size, nr_inodes) ends it as "
+                     "killed; inodes are bounded, so the memory limit never trips first"),
     }),
     Case("loop_forever", "", expect=_all(_e("timeout"))),
     Case("daemon", "", expect=_all(_e(
