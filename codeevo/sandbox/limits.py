@@ -135,28 +135,6 @@ def confinement_options() -> list[Confinement]:
     return options
 
 
-def acquire_uid() -> int:
-    """A uid nobody uses now (no passwd entry, no process), reserved until `release_uid`."""
-    import pwd
-
-    running = uids_running()
-    for _ in range(1000):
-        uid = UID_BASE + random.randrange(UID_SPAN)
-        if uid in _uids_in_use or uid in running:
-            continue
-        try:
-            pwd.getpwuid(uid)
-            continue
-        except KeyError:
-            _uids_in_use.add(uid)
-            return uid
-    raise RuntimeError("no free sandbox uid found")
-
-
-def release_uid(uid: int) -> None:
-    _uids_in_use.discard(uid)
-
-
 BLOCK_SPAN = 256  # candidate uids per runner; one is reused only after its sweep
 
 
@@ -316,28 +294,6 @@ def kill_processes(uid: int | None = None, marker: bytes | None = None, rounds: 
         killed += len(pids)
         time.sleep(0.002)
     return killed
-
-
-def remove_files_of(uid: int, dirs: tuple[Path, ...] = SCRATCH_DIRS) -> list[Path]:
-    """Delete what `uid` left at the top of the world-writable scratch folders."""
-    removed = []
-    for d in dirs:
-        try:
-            entries = list(os.scandir(d))
-        except OSError:
-            continue
-        for e in entries:
-            try:
-                if e.stat(follow_symlinks=False).st_uid != uid:
-                    continue
-                if e.is_dir(follow_symlinks=False):
-                    shutil.rmtree(e.path, ignore_errors=True)
-                else:
-                    os.unlink(e.path)
-                removed.append(Path(e.path))
-            except OSError:
-                continue
-    return removed
 
 
 def preexec(conf: Confinement, stage: Path) -> Callable[[], None] | None:
