@@ -143,8 +143,10 @@ async def measure(root: Path, run: Path, n: int) -> None:
         await pilot.press("l")
         while not isinstance(app.screen, LineageScreen):
             await pilot.pause(0.01)
-        await pilot.pause()
         graph = app.screen.query_one(LineageGraph)
+        while not graph.laid_out:  # at its real width (the first Resize)
+            await pilot.pause(0.01)
+        await pilot.pause()
         lay = graph.graph_layout
         cpu, wall = clock.took()
         report("lineage", cpu, "s",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from codeevo.config import RunConfig, deep_merge
+from codeevo.lineage.rules import is_ok
 from codeevo.problem import Problem
 
 COLUMNS = ("normalized_acc", "gap_closed", "worst_task")
@@ -45,7 +46,7 @@ async def score_programs(
         for split in splits:
             cfg = deep_merge(base_cfg, {"split": split})
             result = await evaluate_program(problem, program, config, evaluator_config=cfg)
-            if result.status.value == "ok" and result.score is not None:
+            if is_ok(result.status, result.score):  # the read model's one rule
                 row.results[split] = {k: float(result.metrics.get(k, 0.0)) for k in COLUMNS}
             else:
                 row.errors[split] = f"{result.status.value}: {result.reason or ''}".strip()

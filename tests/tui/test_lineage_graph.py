@@ -37,7 +37,9 @@ async def _lineage(pilot: object, app: CodeevoApp) -> tuple[DashboardScreen, Lin
     await wait_for(pilot, lambda: isinstance(app.screen, LineageScreen))  # type: ignore[arg-type]
     screen = app.screen
     assert isinstance(screen, LineageScreen)
-    await wait_for(pilot, lambda: len(screen.graph.graph_layout) > 0)  # type: ignore[arg-type]
+    # Laid out at its real width (the merge band depends on it), not just laid out.
+    await wait_for(pilot, lambda: screen.graph.laid_out  # type: ignore[arg-type]
+                   and len(screen.graph.graph_layout) > 0)
     return dash, screen
 
 
@@ -211,11 +213,11 @@ async def test_a_1500_generation_chain_is_one_lane_and_its_tip_one_keypress_away
     async with app.run_test(size=(80, 24)) as pilot:
         graph = app.query_one(LineageGraph)
         graph.focus()
-        await pilot.pause()
+        await wait_for(pilot, lambda: graph.laid_out)
         assert graph.graph_layout.lanes == 1 and len(graph.graph_layout) == 1501
         await pilot.press("end")
         assert graph.selected_id() == "c001500"
-        assert graph.scroll_offset.y >= 1500 - 24
+        await wait_for(pilot, lambda: graph.scroll_offset.y >= 1500 - 24)  # scrolls on refresh
         await pilot.press("c")  # the whole chain folds into one row
         assert len(graph.graph_layout) == 3 and graph.selected_id() == "c001500"
         assert graph.reveal("c000750") and graph.selected_id() == "c000750"

@@ -120,7 +120,7 @@ def test_lineage_graph(snap_compare: Snap, make_app: AppFactory, run_dir: Path,
         await _dashboard_ready(pilot)
         await pilot.press("l")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, LineageScreen)
-                       and len(pilot.app.screen.graph.graph_layout) > 0)
+                       and pilot.app.screen.graph.laid_out)
         await pilot.press("b")
         screen = pilot.app.screen
         assert isinstance(screen, LineageScreen)

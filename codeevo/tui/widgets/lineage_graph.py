@@ -93,15 +93,24 @@ class LineageGraph(ScrollView, can_focus=True):
         self.graph_layout = GraphLayout([], [], 0)  # laid out on mount, at the real width
         self._band = 0
         self._built_at = -1
+        self._built_width = 0
 
     # ------------------------------------------------------------------ layout
 
     def on_mount(self) -> None:
-        self.relayout()
+        if self.size.width:  # already sized; else the first Resize lays it out
+            self.relayout()
 
     def on_resize(self) -> None:
-        if self._band_for_width() != self._band:
+        # The first layout waits for the real width (a layout at mount's width 0 would have
+        # no merge band, and at 10,000 candidates costs as much as the real one).
+        if self._built_width == 0 or self._band_for_width() != self._band:
             self.relayout()
+
+    @property
+    def laid_out(self) -> bool:
+        """Laid out at the widget's real width (what a test or a benchmark waits for)."""
+        return self._built_width > 0
 
     def _band_for_width(self) -> int:
         free = self.size.width - 2 * self.graph_layout.lanes - TEXT_MIN
@@ -115,6 +124,7 @@ class LineageGraph(ScrollView, can_focus=True):
         self.graph_layout = build_layout(self.index, self.filter, self.collapsed, self.fold_chains,
                                    self.pinned | ({keep} if keep else set()), self._band)
         self._built_at = self.index.version
+        self._built_width = self.size.width
         width = 2 * (self.graph_layout.lanes + self.graph_layout.band) + 120
         self.virtual_size = Size(width, len(self.graph_layout))
         row = self.graph_layout.row_of.get(keep) if keep else None
