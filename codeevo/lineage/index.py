@@ -309,7 +309,10 @@ class LineageIndex:
         for kind, name in (("operator", row.operator), ("model", row.model)):
             if name is None:
                 continue
-            t = self._tallies[kind].setdefault(name, _Tally())
+            tallies = self._tallies[kind]
+            t = tallies.get(name)
+            if t is None:  # (setdefault would build a _Tally and its Counter every time)
+                t = tallies[name] = _Tally()
             t.proposed += 1
             if not row.ok:
                 t.failed[row.stage or row.status.value] += 1
