@@ -310,6 +310,8 @@ async def test_an_offline_seed_says_what_it_is(make_app: AppFactory, run_dir: Pa
         await pilot.press("i")
         info = _plain(cs.query_one("#info-text", Static))
         assert "— (offline operator)" in info and "— (a seed)" in info
+        # An ok candidate is not described as rejected or stopped somewhere.
+        assert "stopped at" not in info and "rejected" not in info and "last stage run" in info
 
 
 async def test_a_crossover_child_is_listed_under_both_parents(
