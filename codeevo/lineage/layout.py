@@ -19,7 +19,7 @@ characters, the HTML export with canvas lines. O(n) to build.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from codeevo.lineage.index import LineageIndex, Row
@@ -142,10 +142,13 @@ def build_layout(
     collapsed: Collection[str] = (),
     fold_chains: bool = False,
     pinned: Collection[str] = (),
-    max_band: int = 6,
+    max_band: int | Callable[[int], int] = 6,
 ) -> GraphLayout:
     """Lay out `index`: filtered by `flt`, subtrees of `collapsed` folded, single-child chains
-    folded when `fold_chains` (never hiding a `pinned` id), at most `max_band` merge lanes."""
+    folded when `fold_chains` (never hiding a `pinned` id), at most `max_band` merge lanes.
+
+    `max_band` may be a function of the tree's lane count (a view that fits the band into the
+    width the tree leaves: one layout, not one to learn the lanes and another to draw)."""
     rows = index.rows
     show = flt.matches if flt is not None and flt.active else None
     near: dict[str, str | None] = {}  # nearest shown candidate on the primary line, inclusive
@@ -215,6 +218,8 @@ def build_layout(
         last = len(children) - 1
         hang([("cand", k, lane if i == last else lane + 1, i != last, lane, here, (), None)
               for i, k in enumerate(children)], lane)
+    if callable(max_band):
+        max_band = max(0, max_band(max((r.lane + 1 for r in out), default=0)))
     return _with_merges(index, out, max_band)
 
 

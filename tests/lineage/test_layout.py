@@ -72,6 +72,11 @@ def test_the_hand_built_lineage() -> None:
     # Without room for merge lanes the edge is a stub that the view names.
     flat = build_layout(index, max_band=0)
     assert flat.band == 0 and flat.stubs("c000005") == ["c000004"]
+    # The room for merge lanes can depend on the tree's own lanes (a view's width).
+    asked: list[int] = []
+    fitted = build_layout(index, max_band=lambda lanes: asked.append(lanes) or 0)
+    assert asked == [lay.lanes] and fitted.band == 0 and fitted.stubs("c000005") == ["c000004"]
+    assert build_layout(index, max_band=lambda lanes: 6).band == 1
 
 
 def test_lanes_stay_logarithmic_on_big_random_runs() -> None:

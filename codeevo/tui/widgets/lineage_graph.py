@@ -104,7 +104,7 @@ class LineageGraph(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         # The first layout waits for the real width (a layout at mount's width 0 would have
         # no merge band, and at 10,000 candidates costs as much as the real one).
-        if self._built_width == 0 or self._band_for_width() != self._band:
+        if self._built_width == 0 or self._band_for(self.graph_layout.lanes) != self._band:
             self.relayout()
 
     @property
@@ -112,17 +112,19 @@ class LineageGraph(ScrollView, can_focus=True):
         """Laid out at the widget's real width (what a test or a benchmark waits for)."""
         return self._built_width > 0
 
-    def _band_for_width(self) -> int:
-        free = self.size.width - 2 * self.graph_layout.lanes - TEXT_MIN
+    def _band_for(self, lanes: int) -> int:
+        """Merge lanes that fit beside a tree of `lanes` lanes, keeping TEXT_MIN columns."""
+        free = self.size.width - 2 * lanes - TEXT_MIN
         return max(0, min(6, free // 2))
 
     def relayout(self, keep: str | None = None) -> None:
         """Lay the index out again (filters, folds, new candidates), keeping the cursor on
         `keep` (default: the candidate under it)."""
         keep = keep if keep is not None else self.selected_id()
-        self._band = self._band_for_width()
         self.graph_layout = build_layout(self.index, self.filter, self.collapsed, self.fold_chains,
-                                   self.pinned | ({keep} if keep else set()), self._band)
+                                         self.pinned | ({keep} if keep else set()),
+                                         self._band_for)
+        self._band = self._band_for(self.graph_layout.lanes)  # the room it was given
         self._built_at = self.index.version
         self._built_width = self.size.width
         width = 2 * (self.graph_layout.lanes + self.graph_layout.band) + 120
@@ -258,12 +260,14 @@ class LineageGraph(ScrollView, can_focus=True):
         self.refresh()
 
     def scroll_to_region_row(self, row: int) -> None:
+        # force=True: until Textual has shown the scrollbars of a new layout (the first
+        # refresh), a ScrollView refuses to scroll; `end` pressed at once must still follow.
         top = self.scroll_offset.y
         height = max(1, self.size.height)
         if row < top:
-            self.scroll_to(y=row, animate=False)
+            self.scroll_to(y=row, animate=False, force=True)
         elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False)
+            self.scroll_to(y=row - height + 1, animate=False, force=True)
 
     def _moved(self) -> None:
         row = self.selected_row()
@@ -291,7 +295,7 @@ class LineageGraph(ScrollView, can_focus=True):
 
     def _centre(self) -> None:
         height = max(1, self.size.height)
-        self.scroll_to(y=max(0, self.cursor - height // 2), animate=False)
+        self.scroll_to(y=max(0, self.cursor - height // 2), animate=False, force=True)
 
     # ------------------------------------------------------------------ actions
 
