@@ -3,11 +3,14 @@
 ``evaluator.config`` keys (all optional):
 
 - ``preset``: ``default`` (CPU, ~10 s a zoo) or ``gpu-large`` (wider backbone, 12 tasks).
-- ``split``: ``search`` (fitness) or ``heldout`` (reports).
+- ``split``: ``search`` (fitness) or ``heldout`` (reports: the preset's held-out suite of
+  ``heldout.py``, disjoint from the search split in seeds and tasks).
 - ``zoo``: overrides of the preset's shared settings (width, depth, augment, pretrain, probe,
   probe_shots, finetune, pool).
 - ``search`` / ``heldout``: per split ``seeds``, ``tasks`` (list of task specs, or ints indexing
-  the pool), ``k`` (first k tasks), ``finetune`` (recipe overrides).
+  the pool), ``k`` (first k tasks), ``finetune`` (recipe overrides). ``heldout`` without
+  ``seeds`` or ``tasks`` is the preset's suite (``k`` and ``finetune`` still apply; each suite
+  entry keeps its own backbone and recipe); with them, one group of zoos like ``search``.
 - ``scales``: the λ grid; ``device``: auto | cpu | cuda[:N]; ``time_limit``: seconds for the
   candidate's merges (all zoos together).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from heldout import SUITES, TASK_FAMILIES, SuiteEntry, check_disjoint  # type: ignore[import-not-found]
 from zoo import Recipe, ZooSpec  # type: ignore[import-not-found]
 
 POOL = [
@@ -39,7 +43,6 @@ PRESETS: dict[str, dict[str, Any]] = {
             "finetune": {"optimizer": "sgd", "steps": 300, "lr": 0.02, "batch": 128},
         },
         "search": {"seeds": [0, 1, 2], "tasks": list(range(8))},
-        "heldout": {"seeds": [100, 101], "tasks": [4, 5, 6, 7, 8, 9, 10, 11]},
     },
     "gpu-large": {
         "zoo": {
@@ -49,7 +52,6 @@ PRESETS: dict[str, dict[str, Any]] = {
             "finetune": {"optimizer": "sgd", "steps": 500, "lr": 0.01, "batch": 128},
         },
         "search": {"seeds": [0, 1, 2, 3], "tasks": list(range(12))},
-        "heldout": {"seeds": [100, 101, 102], "tasks": [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]},
     },
 }
 
@@ -81,11 +83,34 @@ def check_config(config: dict[str, Any]) -> None:
 
 def zoo_specs(config: dict[str, Any]) -> list[ZooSpec]:
     """The zoos of the configured split, in order."""
+    return [spec for _, spec in split_zoos(config)]
+
+
+def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
+    """(label, spec) of each zoo of the configured split, in order. A held-out split is
+    checked disjoint (seeds and tasks) from the search split of the same config."""
     check_config(config)
-    preset = PRESETS[config.get("preset", "default")]
+    preset_name = config.get("preset", "default")
+    preset = PRESETS[preset_name]
     split = config.get("split", "search")
     shared = {**preset["zoo"], **(config.get("zoo") or {})}
-    part = {**preset[split], **(config.get(split) or {})}
+    user = config.get(split) or {}
+    if split == "heldout" and not {"seeds", "tasks"} & set(user):
+        zoos = [z for entry in SUITES[preset_name] for z in _entry_zoos(entry, shared, user)]
+    else:
+        part = {"tasks": list(TASK_FAMILIES["mixed"]), **preset.get(split, {}), **user}
+        if "seeds" not in part:
+            raise ValueError(f"evaluator.config.{split}.seeds: no seeds given")
+        zoos = _group_zoos(split, part, shared)
+    if split == "heldout":
+        search = split_zoos({**config, "split": "search"})
+        check_disjoint([(s.seed, s.tasks) for _, s in search],
+                       [(s.seed, s.tasks) for _, s in zoos])
+    return zoos
+
+
+def _group_zoos(split: str, part: dict[str, Any],
+                shared: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
     pool = list(shared["pool"])
     tasks = [pool[t] if isinstance(t, int) else str(t) for t in part.get("tasks", pool)]
     if part.get("k"):
@@ -93,15 +118,27 @@ def zoo_specs(config: dict[str, Any]) -> list[ZooSpec]:
     if not tasks:
         raise ValueError(f"evaluator.config.{split}.tasks: no tasks")
     ft = {**shared["finetune"], **(part.get("finetune") or {})}
+    return [(f"{split}/s{seed}", _spec(int(seed), tasks, shared, ft))
+            for seed in part["seeds"]]
+
+
+def _entry_zoos(entry: SuiteEntry, shared: dict[str, Any],
+                user: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
+    if entry.family != "mlp":
+        raise ValueError(f"held-out suite: unknown zoo family {entry.family!r}")
+    tasks = list(entry.tasks)[: int(user["k"])] if user.get("k") else list(entry.tasks)
+    ft = {**entry.recipe, **(user.get("finetune") or {})}
+    own = {**shared, **entry.backbone}
+    return [(entry.label(seed), _spec(seed, tasks, own, ft)) for seed in entry.seeds]
+
+
+def _spec(seed: int, tasks: list[str], shared: dict[str, Any], ft: dict[str, Any]) -> ZooSpec:
     base = Recipe()
-    return [
-        ZooSpec(
-            seed=int(seed), tasks=tuple(tasks), width=int(shared["width"]),
-            depth=int(shared["depth"]), augment=tuple(shared["augment"]),
-            pretrain=Recipe.from_dict(shared["pretrain"], base),
-            probe=Recipe.from_dict(shared["probe"], base),
-            finetune=Recipe.from_dict(ft, base),
-            probe_shots=int(shared["probe_shots"]),
-        )
-        for seed in part["seeds"]
-    ]
+    return ZooSpec(
+        seed=seed, tasks=tuple(tasks), width=int(shared["width"]),
+        depth=int(shared["depth"]), augment=tuple(shared["augment"]),
+        pretrain=Recipe.from_dict(shared["pretrain"], base),
+        probe=Recipe.from_dict(shared["probe"], base),
+        finetune=Recipe.from_dict(ft, base),
+        probe_shots=int(shared["probe_shots"]),
+    )
