@@ -1,0 +1,175 @@
+"""Discovery that generalises: AST-only vs AST + tune, at equal evaluation budgets.
+
+    PYTHONPATH=. python benchmarks/discovery.py [--budgets 150 300] [--seeds 1 2 3]
+        [--arms ast ast+tune] [--out runs/bench-discovery] [--fresh]
+
+For each arm and run seed, one offline run of the merge problem from its seed program
+(`codeevo run problems/merge --sandbox local --evals <largest budget>`; the AST-only arm sets
+``operators.mix: {ast: 1}``, the other uses the default offline mix). For each budget B the
+run's best among its first B evaluations is taken (a prefix of the longest run is a run of
+budget B with the same seed), then scored on the held-out suite and compared with TSV-M on the
+same zoos: the paired difference with its 95 % bootstrap interval over zoos
+(`codeevo.merging.intervals`). Printed: one row per (arm, budget, seed), then per arm and
+budget how many runs have the whole interval above zero.
+
+Cheap to rerun: finished runs in `--out` are reused (an unfinished one is resumed), and
+held-out scores are cached by program hash in `--out/heldout.json`, so a rerun after faster
+evaluation lands (or with another budget) only pays for what is new. `--fresh` starts over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from codeevo.candidate import Candidate, Status  # noqa: E402
+from codeevo.config import RunConfig, deep_merge  # noqa: E402
+from codeevo.lineage.store import GitLineageStore  # noqa: E402
+from codeevo.merging.intervals import paired_difference  # noqa: E402
+from codeevo.merging.report import per_zoo_scores  # noqa: E402
+from codeevo.problem import Problem, load_problem  # noqa: E402
+
+ARMS = {"ast": ["--set", "operators.mix={ast: 1.0}"], "ast+tune": []}
+
+
+def run_dir(out: Path, arm: str, seed: int) -> Path:
+    return out / f"{arm.replace('+', '-')}-s{seed}"
+
+
+def evaluations(path: Path) -> int:
+    if not (path / "lineage.git").exists():
+        return 0
+    store = GitLineageStore.open(path / "lineage.git")
+    try:
+        return sum(c.status != Status.REJECTED for c in store.candidates())
+    finally:
+        store.close()
+
+
+def ensure_run(out: Path, arm: str, seed: int, budget: int) -> float:
+    """Run (or finish) one run; returns the seconds spent now (0 when it was already done)."""
+    path = run_dir(out, arm, seed)
+    done = evaluations(path)
+    if done >= budget:
+        return 0.0
+    cmd = [sys.executable, "-m", "codeevo"]
+    if done == 0:
+        shutil.rmtree(path, ignore_errors=True)
+        cmd += ["run", str(ROOT / "problems" / "merge"), "--out", str(path), *ARMS[arm]]
+    else:
+        cmd += ["resume", str(path)]
+    cmd += ["--seed", str(seed), "--evals", str(budget), "--sandbox", "local", "--quiet"]
+    t0 = time.perf_counter()
+    print(f"[{arm} seed {seed}] {' '.join(cmd[2:])}", flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return time.perf_counter() - t0
+
+
+def best_within(path: Path, budget: int) -> tuple[Candidate, str, dict[str, int]]:
+    """The best candidate among the run's first `budget` evaluations, its program, and counts
+    of evaluations by operator and status within that prefix."""
+    store = GitLineageStore.open(path / "lineage.git")
+    try:
+        n, best = 0, None
+        counts: dict[str, int] = {}
+        for cand in store.candidates():
+            if cand.status == Status.REJECTED:
+                continue
+            n += 1
+            if n > budget:
+                break
+            key = f"{cand.operator}:{cand.status.value}"
+            counts[key] = counts.get(key, 0) + 1
+            if cand.ok and (best is None or (cand.score or 0) > (best.score or 0)):
+                best = cand
+        if best is None:
+            raise SystemExit(f"{path}: no successful candidate")
+        return best, store.program(best.id), counts
+    finally:
+        store.close()
+
+
+def heldout_scores(problem: Problem, program: str, cache: dict[str, Any],
+                   cache_file: Path) -> list[float]:
+    from codeevo.evaluate import evaluate_program
+
+    key = hashlib.sha256(program.encode()).hexdigest()
+    if key not in cache:
+        cfg = RunConfig.model_validate({"sandbox": {"kind": "local"}})
+        ev = deep_merge(problem.config.evaluator.config, {"split": "heldout"})
+        result = asyncio.run(evaluate_program(problem, program, cfg, evaluator_config=ev))
+        if result.status != Status.OK:
+            raise SystemExit(f"held-out evaluation failed: {result.reason}")
+        cache[key] = per_zoo_scores(result.metrics)
+        cache_file.write_text(json.dumps(cache, indent=1) + "\n")
+    return [float(v) for v in cache[key]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budgets", type=int, nargs="+", default=[150, 300])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-discovery")
+    parser.add_argument("--fresh", action="store_true", help="delete earlier runs in --out")
+    args = parser.parse_args()
+    out: Path = args.out.resolve()
+    if args.fresh:
+        shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    budget = max(args.budgets)
+    print(f"cpus: {os.cpu_count()}  out: {out}  budgets: {args.budgets}  seeds: {args.seeds}")
+
+    spent: dict[str, float] = {}
+    for arm in args.arms:
+        for seed in args.seeds:
+            spent[f"{arm}:{seed}"] = ensure_run(out, arm, seed, budget)
+
+    problem = load_problem(ROOT / "problems" / "merge")
+    cache_file = out / "heldout.json"
+    cache: dict[str, Any] = json.loads(cache_file.read_text()) if cache_file.exists() else {}
+    tsv = heldout_scores(problem, (ROOT / "problems/merge/baselines/tsv_m.py").read_text(),
+                         cache, cache_file)
+    print(f"\nTSV-M on the held-out suite ({len(tsv)} zoos): "
+          f"{100 * sum(tsv) / len(tsv):.1f}\n")
+    print("| arm | budget | run seed | best search | best id | held-out | Δ vs TSV-M | "
+          "95% interval | better on | failed evals |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    summary: dict[tuple[str, int], list[tuple[float, bool]]] = {}
+    for arm in args.arms:
+        for b in sorted(args.budgets):
+            for seed in args.seeds:
+                best, program, counts = best_within(run_dir(out, arm, seed), b)
+                held = heldout_scores(problem, program, cache, cache_file)
+                diff = paired_difference(held, tsv)
+                wins = sum(x > y for x, y in zip(held, tsv, strict=True))
+                failed = sum(v for k, v in counts.items() if not k.endswith(":ok"))
+                print(f"| {arm} | {b} | {seed} | {100 * (best.score or 0):.1f} | {best.id} | "
+                      f"{100 * sum(held) / len(held):.1f} | {100 * diff.mean:+.1f} | "
+                      f"{100 * diff.low:+.1f} – {100 * diff.high:+.1f} | "
+                      f"{wins}/{len(held)} | {failed} |", flush=True)
+                summary.setdefault((arm, b), []).append((best.score or 0.0, diff.low > 0))
+    print("\n| arm | budget | mean best search | runs with Δ interval above 0 |")
+    print("|---|---|---|---|")
+    for (arm, b), rows in summary.items():
+        mean = 100 * sum(s for s, _ in rows) / len(rows)
+        print(f"| {arm} | {b} | {mean:.1f} | {sum(ok for _, ok in rows)}/{len(rows)} |")
+    ran = {k: round(v) for k, v in spent.items() if v}
+    if ran:
+        print(f"\nrun wall seconds this time: {ran}")
+
+
+if __name__ == "__main__":
+    main()
