@@ -3,7 +3,9 @@
 Only literals inside EVOLVE-BLOCKs are read, and of those only the ones a numeric optimiser can
 change without breaking the program's structure:
 
-- floats, anywhere except in an ``==`` / ``!=`` comparison or a subscript;
+- floats that are named (below), and unnamed floats except ``0.0`` and ``±1.0`` (the identity
+  constants of formulas such as ``1.0 - x``: a boundary, not a knob), ``==`` / ``!=``
+  comparisons and subscripts;
 - ints only where they are named: the whole value of an assignment (``STEPS = 3``,
   ``k: int = 3``) or a parameter default (``def f(x, k=3)``). Ints elsewhere are dimensions,
   indices, exponents or guards (``delta.dim() == 2``, ``x.sum(0)``, ``2 ** n``);
@@ -66,12 +68,16 @@ class LiteralVector:
         return hashlib.sha256("".join(parts).encode()).hexdigest()[:16]
 
     def with_values(self, values: Sequence[float]) -> str:
-        """The program with the literals set to `values` (ints rounded; signs as given)."""
+        """The program with the literals set to `values` (ints rounded; signs as given). A
+        literal whose value does not change keeps its text, so the round trip is exact."""
         if len(values) != len(self.literals):
             raise ValueError(f"expected {len(self.literals)} values, got {len(values)}")
         parts, pos = [], 0
         for lit, value in zip(self.literals, values, strict=True):
-            parts += [self.program[pos : lit.start], format_number(value, lit.is_int)]
+            text = format_number(value, lit.is_int)
+            if ast.literal_eval(text) == lit.value:
+                text = self.program[lit.start : lit.end]
+            parts += [self.program[pos : lit.start], text]
             pos = lit.end
         parts.append(self.program[pos:])
         return "".join(parts)
@@ -149,6 +155,8 @@ def _assigned_name(unit: SourceUnit, signed: ast.AST) -> str | None:
 def _tunable(unit: SourceUnit, node: ast.Constant, signed: ast.AST, name: str | None) -> bool:
     if isinstance(node.value, int):
         return name is not None  # ints are tuned only where they are named
+    if name is None and node.value in (0.0, 1.0, -1.0):
+        return False
     child = signed
     for a in unit.ancestors(signed):
         if isinstance(a, ast.Subscript) and a.slice is child:
