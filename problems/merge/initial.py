@@ -18,8 +18,6 @@ import torch
 # Block index in a tensor name: `layers.<i>.` (this zoo, Llama), `encoder.layer.<i>.` (BERT),
 # `h.<i>.` (GPT-2), `blocks.<i>.` / `resblocks.<i>.` (ViT, CLIP).
 _LAYER_NAME = re.compile(r"(?:^|\.)(?:layers|layer|h|blocks|resblocks)\.(\d+)\.")
-# Knobs that act through layer_index; `codeevo merge` warns when no tensor name matches it.
-LAYER_KNOBS = ("LAYER_GROWTH",)
 
 
 def layer_index(name: str) -> int | None:
@@ -41,6 +39,8 @@ ISO_BLEND = 0.0  # matrices: blend the shaped spectrum with a flat one at s_max 
 SIGN_ELECT = 0.0  # blend of the plain sum (0) and TIES' sign-elected disjoint mean × K (1)
 LAYER_GROWTH = 1.0  # layer i's task vector is scaled by LAYER_GROWTH ** i
 BIAS_SCALE = 1.0  # extra factor for tensors that are not matrices (biases, norms)
+# Knobs that act through layer_index; `codeevo merge` warns when no tensor name matches it.
+LAYER_KNOBS = ("LAYER_GROWTH",)
 
 
 def merge_tensor(base: torch.Tensor, experts: list[torch.Tensor], name: str) -> torch.Tensor:
