@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from conftest import PROBLEM
@@ -78,3 +79,12 @@ def test_score_programs_on_search_and_heldout() -> None:
         assert row.results["heldout"]["normalized_acc"] == pytest.approx(
             sum(row.per_zoo["heldout"]) / 2)
     assert [d.baseline for d in differences(rows, "heldout")] == ["simple_average"]
+
+
+def test_report_names_an_unreadable_program(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from codeevo.cli import main
+
+    missing = tmp_path / "mine.py"
+    assert main(["report", str(tmp_path), "--program", str(missing)]) == 2
+    assert f"--program {missing}: cannot read" in capsys.readouterr().err
