@@ -98,7 +98,8 @@ def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
     if config.get("user_zoo"):
         return prepare_user_zoo(Path(str(config["user_zoo"])), cache_dir)
     labelled = split_zoos(config)
-    keys = [s.key() for _, s in labelled]
+    keys = {"zoos": [s.key() for _, s in labelled], "labels": [label for label, _ in labelled],
+            "manifest": 2}
     out = _private(cache_dir / "merge-assets") / spec_hash(keys)
     if (out / "manifest.json").is_file():
         return out
