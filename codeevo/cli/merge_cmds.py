@@ -92,13 +92,13 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from codeevo.merging.report import markdown_table, report_json, run_report
 
-    _check_reportable(args.run_dir)
     extra = {}
     for path in args.program:
         try:
             extra[path.stem] = path.read_text()
         except OSError as exc:
             raise ConfigError(f"--program {path}: cannot read: {exc.strerror or exc}") from exc
+    _check_reportable(args.run_dir)
     rows = run_report(args.run_dir, heldout=args.heldout, sandbox=args.sandbox, extra=extra)
     splits = ("search", "heldout") if args.heldout else ("search",)
     if args.json:
