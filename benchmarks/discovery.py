@@ -13,32 +13,32 @@ same zoos: the paired difference with its 95 % bootstrap interval over zoos
 budget how many runs have the whole interval above zero.
 
 Cheap to rerun: finished runs in `--out` are reused (an unfinished one is resumed), and
-held-out scores are cached by program hash in `--out/heldout.json`, so a rerun after faster
-evaluation lands (or with another budget) only pays for what is new. `--fresh` starts over.
+held-out scores go through the report's score cache (``$CODEEVO_CACHE/report``, keyed by
+program, evaluator config and evaluator code), so a rerun after faster evaluation lands (or
+with another budget) only pays for what is new; `codeevo report --heldout` on these runs
+reuses them too. `--fresh` starts the runs over.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from codeevo.assets import cache_root  # noqa: E402
 from codeevo.candidate import Candidate, Status  # noqa: E402
-from codeevo.config import RunConfig, deep_merge  # noqa: E402
+from codeevo.config import RunConfig  # noqa: E402
 from codeevo.lineage.store import GitLineageStore  # noqa: E402
 from codeevo.merging.intervals import paired_difference  # noqa: E402
-from codeevo.merging.report import per_zoo_scores  # noqa: E402
+from codeevo.merging.report import score_programs  # noqa: E402
 from codeevo.problem import Problem, load_problem  # noqa: E402
 
 ARMS = {"ast": ["--set", "operators.mix={ast: 1.0}"], "ast+tune": []}
@@ -101,20 +101,14 @@ def best_within(path: Path, budget: int) -> tuple[Candidate, str, dict[str, int]
         store.close()
 
 
-def heldout_scores(problem: Problem, program: str, cache: dict[str, Any],
-                   cache_file: Path) -> list[float]:
-    from codeevo.evaluate import evaluate_program
-
-    key = hashlib.sha256(program.encode()).hexdigest()
-    if key not in cache:
-        cfg = RunConfig.model_validate({"sandbox": {"kind": "local"}})
-        ev = deep_merge(problem.config.evaluator.config, {"split": "heldout"})
-        result = asyncio.run(evaluate_program(problem, program, cfg, evaluator_config=ev))
-        if result.status != Status.OK:
-            raise SystemExit(f"held-out evaluation failed: {result.reason}")
-        cache[key] = per_zoo_scores(result.metrics)
-        cache_file.write_text(json.dumps(cache, indent=1) + "\n")
-    return [float(v) for v in cache[key]]
+def heldout_scores(problem: Problem, program: str) -> list[float]:
+    """Per-zoo held-out scores (through the report's score cache)."""
+    cfg = RunConfig.model_validate({"sandbox": {"kind": "local"}})
+    rows = asyncio.run(score_programs(problem, {"p": program}, cfg, ("heldout",),
+                                      cache_dir=cache_root() / "report"))
+    if "heldout" not in rows[0].per_zoo:
+        raise SystemExit(f"held-out evaluation failed: {rows[0].errors}")
+    return rows[0].per_zoo["heldout"]
 
 
 def main() -> None:
@@ -138,10 +132,7 @@ def main() -> None:
             spent[f"{arm}:{seed}"] = ensure_run(out, arm, seed, budget)
 
     problem = load_problem(ROOT / "problems" / "merge")
-    cache_file = out / "heldout.json"
-    cache: dict[str, Any] = json.loads(cache_file.read_text()) if cache_file.exists() else {}
-    tsv = heldout_scores(problem, (ROOT / "problems/merge/baselines/tsv_m.py").read_text(),
-                         cache, cache_file)
+    tsv = heldout_scores(problem, (ROOT / "problems/merge/baselines/tsv_m.py").read_text())
     print(f"\nTSV-M on the held-out suite ({len(tsv)} zoos): "
           f"{100 * sum(tsv) / len(tsv):.1f}\n")
     print("| arm | budget | run seed | best search | best id | held-out | Δ vs TSV-M | "
@@ -152,7 +143,7 @@ def main() -> None:
         for b in sorted(args.budgets):
             for seed in args.seeds:
                 best, program, counts = best_within(run_dir(out, arm, seed), b)
-                held = heldout_scores(problem, program, cache, cache_file)
+                held = heldout_scores(problem, program)
                 diff = paired_difference(held, tsv)
                 wins = sum(x > y for x, y in zip(held, tsv, strict=True))
                 failed = sum(v for k, v in counts.items() if not k.endswith(":ok"))

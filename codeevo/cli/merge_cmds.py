@@ -34,6 +34,8 @@ def register(sub: Any) -> None:
     r.add_argument("--program", action="append", default=[], type=Path, metavar="PROGRAM.py",
                    help="also score this program (repeatable), compared like the run's best")
     r.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    r.add_argument("--fresh", action="store_true",
+                   help="evaluate everything again (ignore the score cache)")
     r.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
     r.set_defaults(handler=cmd_report)
 
@@ -99,7 +101,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"--program {path}: cannot read: {exc.strerror or exc}") from exc
     _check_reportable(args.run_dir)
-    rows = run_report(args.run_dir, heldout=args.heldout, sandbox=args.sandbox, extra=extra)
+    rows = run_report(args.run_dir, heldout=args.heldout, sandbox=args.sandbox, extra=extra,
+                      cache=not args.fresh)
     splits = ("search", "heldout") if args.heldout else ("search",)
     if args.json:
         print(json.dumps(report_json(rows, splits), indent=1))

@@ -2,7 +2,10 @@
 zoos and optionally the held-out suite, with bootstrap intervals over zoos.
 
 Each program is scored by the problem's own evaluator through ``codeevo.evaluate``; the
-held-out zoos are the same evaluator with ``{"split": "heldout"}`` merged into its config. The
+held-out zoos are the same evaluator with ``{"split": "heldout"}`` merged into its config.
+Successful scores are cached under ``$CODEEVO_CACHE/report/``, keyed by the program, the
+evaluator config and the evaluator's source files, so a second report (or a report on another
+run of the same problem) only evaluates what is new. The
 evaluator reports a score per zoo (``zoo<i>_normalized``); for every method the report gives
 the mean with its 95 % bootstrap interval over zoos, and for every method that is not a
 baseline its paired difference against each baseline on the same zoos (`intervals.py`).
@@ -11,6 +14,8 @@ baseline its paired difference against each baseline on the same zoos (`interval
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,14 +94,26 @@ def differences(rows: list[ReportRow], split: str) -> list[Difference]:
     return out
 
 
+def score_key(problem: Problem, program: str, evaluator_config: dict[str, Any]) -> str:
+    """What a score depends on: the program, the evaluator config and the evaluator's code."""
+    digest = hashlib.sha256()
+    digest.update(program.encode())
+    digest.update(json.dumps(evaluator_config, sort_keys=True, default=str).encode())
+    for path in sorted(problem.evaluator_dir.rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 async def score_programs(
     problem: Problem,
     programs: dict[str, str],
     config: RunConfig,
     splits: tuple[str, ...] = ("search",),
     baselines: frozenset[str] = frozenset(),
+    cache_dir: Path | None = None,
 ) -> list[ReportRow]:
-    """Score each program (name -> source) on each split, one after another."""
+    """Score each program (name -> source) on each split, one after another. With
+    `cache_dir`, successful metrics are read from and written to it (one JSON file each)."""
     from codeevo.evaluate import evaluate_program
 
     rows = []
@@ -105,12 +122,21 @@ async def score_programs(
         row = ReportRow(name, baseline=name in baselines)
         for split in splits:
             cfg = deep_merge(base_cfg, {"split": split})
-            result = await evaluate_program(problem, program, config, evaluator_config=cfg)
-            if result.status.value == "ok" and result.score is not None:
-                row.results[split] = {k: float(result.metrics.get(k, 0.0)) for k in COLUMNS}
-                row.per_zoo[split] = per_zoo_scores(result.metrics)
-            else:
-                row.errors[split] = f"{result.status.value}: {result.reason or ''}".strip()
+            cached = cache_dir / f"{score_key(problem, program, cfg)}.json" if cache_dir else None
+            metrics: dict[str, float] | None = None
+            if cached is not None and cached.is_file():
+                metrics = {k: float(v) for k, v in json.loads(cached.read_text()).items()}
+            if metrics is None:
+                result = await evaluate_program(problem, program, config, evaluator_config=cfg)
+                if result.status.value != "ok" or result.score is None:
+                    row.errors[split] = f"{result.status.value}: {result.reason or ''}".strip()
+                    continue
+                metrics = dict(result.metrics)
+                if cached is not None:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    cached.write_text(json.dumps(metrics) + "\n")
+            row.results[split] = {k: float(metrics.get(k, 0.0)) for k in COLUMNS}
+            row.per_zoo[split] = per_zoo_scores(metrics)
         rows.append(row)
     return rows
 
@@ -168,9 +194,11 @@ def run_report(
     heldout: bool,
     sandbox: str | None = None,
     extra: dict[str, str] | None = None,
+    cache: bool = True,
 ) -> list[ReportRow]:
     """Rows for every baseline of the run's problem, the run's best program and `extra`
-    programs (name -> source)."""
+    programs (name -> source); scores cached unless `cache` is False."""
+    from codeevo.assets import cache_root
     from codeevo.problem import load_problem
     from codeevo.results import best_record
     from codeevo.runs import RunDir
@@ -186,4 +214,5 @@ def run_report(
     programs[f"run best ({best.id})"] = program
     programs.update(extra or {})
     splits = ("search", "heldout") if heldout else ("search",)
-    return asyncio.run(score_programs(problem, programs, config, splits, baselines))
+    cache_dir = cache_root() / "report" if cache else None
+    return asyncio.run(score_programs(problem, programs, config, splits, baselines, cache_dir))

@@ -56,7 +56,8 @@ def test_per_zoo_scores_read_the_evaluators_metrics() -> None:
 
 
 @pytest.mark.slow
-def test_score_programs_on_search_and_heldout() -> None:
+def test_score_programs_on_search_and_heldout(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     problem = load_problem(PROBLEM)
     # A small zoo (2 tasks, narrow, short recipes) keeps this test quick.
     small = {"width": 32, "pretrain": {"steps": 150}, "finetune": {"steps": 60}}
@@ -69,7 +70,8 @@ def test_score_programs_on_search_and_heldout() -> None:
                 for n in ("simple_average", "tsv_m")}
     run_cfg = RunConfig.model_validate({"sandbox": {"kind": "local"}})
     rows = asyncio.run(score_programs(problem, programs, run_cfg, ("search", "heldout"),
-                                      baselines=frozenset({"simple_average"})))
+                                      baselines=frozenset({"simple_average"}),
+                                      cache_dir=tmp_path))
     assert [r.method for r in rows] == ["simple_average", "tsv_m"]
     for row in rows:
         assert not row.errors, row.errors
@@ -79,6 +81,19 @@ def test_score_programs_on_search_and_heldout() -> None:
         assert row.results["heldout"]["normalized_acc"] == pytest.approx(
             sum(row.per_zoo["heldout"]) / 2)
     assert [d.baseline for d in differences(rows, "heldout")] == ["simple_average"]
+    assert len(list(tmp_path.glob("*.json"))) == 4  # two programs, two splits
+
+    # A second report reads every score from the cache: nothing is evaluated again.
+    import codeevo.evaluate
+
+    async def no_evaluation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("evaluated although cached")
+
+    monkeypatch.setattr(codeevo.evaluate, "evaluate_program", no_evaluation)
+    again = asyncio.run(score_programs(problem, programs, run_cfg, ("search", "heldout"),
+                                       baselines=frozenset({"simple_average"}),
+                                       cache_dir=tmp_path))
+    assert [(r.results, r.per_zoo) for r in again] == [(r.results, r.per_zoo) for r in rows]
 
 
 def test_report_names_an_unreadable_program(tmp_path: Path,
