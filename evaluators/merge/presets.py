@@ -8,9 +8,11 @@
 - ``zoo``: overrides of the preset's shared settings (width, depth, augment, pretrain, probe,
   probe_shots, finetune, pool).
 - ``search`` / ``heldout``: per split ``seeds``, ``tasks`` (list of task specs, or ints indexing
-  the pool), ``k`` (first k tasks), ``finetune`` (recipe overrides). ``heldout`` without
-  ``seeds`` or ``tasks`` is the preset's suite (``k`` and ``finetune`` still apply; each suite
-  entry keeps its own backbone and recipe); with them, one group of zoos like ``search``.
+  the pool), ``k`` (first k tasks), ``finetune`` (recipe overrides). Without ``seeds`` or
+  ``tasks`` a split is the preset's: for ``search`` its groups of zoos (several backbone shapes
+  and recipes), for ``heldout`` its suite (``heldout.py``); ``k`` and ``finetune`` then apply to
+  every group or entry, each keeping its own backbone and recipe. With ``seeds`` or ``tasks``,
+  the split is that one group of zoos on the shared settings.
 - ``scales``: the λ grid; ``device``: auto | cpu | cuda[:N]; ``time_limit``: seconds for the
   candidate's merges (all zoos together).
 """
@@ -42,7 +44,15 @@ PRESETS: dict[str, dict[str, Any]] = {
             "probe": {"optimizer": "adam", "steps": 300, "lr": 1e-2, "batch": 256},
             "finetune": {"optimizer": "sgd", "steps": 300, "lr": 0.02, "batch": 128},
         },
-        "search": {"seeds": [0, 1, 2], "tasks": list(range(8))},
+        # The search zoos cover both backbone shapes and both fine-tuning recipes of the
+        # held-out suite (a method tuned on one shape only overfits depth: docs/merge.md);
+        # the held-out suite differs from them in seeds and tasks.
+        "search": [
+            {"seeds": [0, 1, 2], "tasks": list(range(8))},
+            {"seeds": [3], "tasks": list(range(8)), "zoo": {"width": 384, "depth": 3}},
+            {"seeds": [4], "tasks": list(range(8)),
+             "finetune": {"optimizer": "adam", "steps": 300, "lr": 1e-3, "batch": 128}},
+        ],
     },
     "gpu-large": {
         "zoo": {
@@ -51,7 +61,12 @@ PRESETS: dict[str, dict[str, Any]] = {
             "probe": {"optimizer": "adam", "steps": 300, "lr": 1e-2, "batch": 256},
             "finetune": {"optimizer": "sgd", "steps": 500, "lr": 0.01, "batch": 128},
         },
-        "search": {"seeds": [0, 1, 2, 3], "tasks": list(range(12))},
+        "search": [
+            {"seeds": [0, 1, 2, 3], "tasks": list(range(12))},
+            {"seeds": [4], "tasks": list(range(12)), "zoo": {"width": 1536, "depth": 4}},
+            {"seeds": [5], "tasks": list(range(12)),
+             "finetune": {"optimizer": "adam", "steps": 500, "lr": 5e-4, "batch": 128}},
+        ],
     },
 }
 
@@ -95,13 +110,19 @@ def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
     split = config.get("split", "search")
     shared = {**preset["zoo"], **(config.get("zoo") or {})}
     user = config.get(split) or {}
-    if split == "heldout" and not {"seeds", "tasks"} & set(user):
-        zoos = [z for entry in SUITES[preset_name] for z in _entry_zoos(entry, shared, user)]
-    else:
-        part = {"tasks": list(TASK_FAMILIES["mixed"]), **preset.get(split, {}), **user}
+    if {"seeds", "tasks"} & set(user):  # the user's own group replaces the preset's zoos
+        part = {"tasks": list(TASK_FAMILIES["mixed"]), **user}
         if "seeds" not in part:
             raise ValueError(f"evaluator.config.{split}.seeds: no seeds given")
         zoos = _group_zoos(split, part, shared)
+    elif split == "heldout":
+        zoos = [z for entry in SUITES[preset_name] for z in _entry_zoos(entry, shared, user)]
+    else:
+        zoos = []
+        for group in preset["search"]:
+            ft = {**(group.get("finetune") or {}), **(user.get("finetune") or {})}
+            part = {**group, **({"k": user["k"]} if user.get("k") else {}), "finetune": ft}
+            zoos += _group_zoos(split, part, {**shared, **(group.get("zoo") or {})})
     if split == "heldout":
         search = split_zoos({**config, "split": "search"})
         check_disjoint([(s.seed, s.tasks) for _, s in search],
@@ -118,8 +139,8 @@ def _group_zoos(split: str, part: dict[str, Any],
     if not tasks:
         raise ValueError(f"evaluator.config.{split}.tasks: no tasks")
     ft = {**shared["finetune"], **(part.get("finetune") or {})}
-    return [(f"{split}/s{seed}", _spec(int(seed), tasks, shared, ft))
-            for seed in part["seeds"]]
+    specs = [_spec(int(seed), tasks, shared, ft) for seed in part["seeds"]]
+    return [(f"{split}:{s.width}x{s.depth}/{s.finetune.optimizer}/s{s.seed}", s) for s in specs]
 
 
 def _entry_zoos(entry: SuiteEntry, shared: dict[str, Any],

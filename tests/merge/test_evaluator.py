@@ -36,12 +36,14 @@ def test_seed_scores_with_metrics(default_assets: Any) -> None:
     assert "per_task" in r.artifacts
     # Per-zoo scores and their spread: the mean is theirs, the zoos artifact labels them.
     per_zoo = [r.metrics[f"zoo{i}_normalized"] for i in range(int(r.metrics["zoos"]))]
-    assert len(per_zoo) == 3 and r.metrics["normalized_acc"] == pytest.approx(
-        sum(per_zoo) / 3)
+    assert len(per_zoo) == 5 and r.metrics["normalized_acc"] == pytest.approx(
+        sum(per_zoo) / 5)
     assert r.metrics["normalized_min"] == min(per_zoo)
     assert r.metrics["normalized_std"] == pytest.approx(float(np.std(per_zoo, ddof=1)))
     zoos = json.loads(r.artifacts["zoos"])
-    assert [z["label"] for z in zoos] == ["search/s0", "search/s1", "search/s2"]
+    assert [z["label"] for z in zoos] == [
+        "search:256x2/sgd/s0", "search:256x2/sgd/s1", "search:256x2/sgd/s2",
+        "search:384x3/sgd/s3", "search:256x2/adam/s4"]
     assert [z["normalized"] for z in zoos] == per_zoo
 
 
