@@ -12,7 +12,9 @@ same zoos: the paired difference with its 95 % bootstrap interval over zoos
 (`codeevo.merging.intervals`). Printed: one row per (arm, budget, seed), then per arm and
 budget how many runs have the whole interval above zero.
 
-Cheap to rerun: finished runs in `--out` are reused (an unfinished one is resumed), and
+Cheap to rerun: finished runs in `--out` are reused (an unfinished one is resumed) as long as
+the problem and evaluator files are the ones the run was started with (a fingerprint in the
+run's `bench.json`; a run made with other files is started over, with a line saying so), and
 held-out scores go through the report's score cache (``$CODEEVO_CACHE/report``, keyed by
 program, evaluator config and evaluator code), so a rerun after faster evaluation lands (or
 with another budget) only pays for what is new; `codeevo report --heldout` on these runs
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -48,6 +52,28 @@ def run_dir(out: Path, arm: str, seed: int) -> Path:
     return out / f"{arm.replace('+', '-')}-s{seed}"
 
 
+def fingerprint() -> str:
+    """What a run's scores depend on besides its seed: the problem's and evaluator's files."""
+    problem = load_problem(ROOT / "problems" / "merge")
+    digest = hashlib.sha256()
+    for folder in (problem.root, problem.evaluator_dir):
+        for f in sorted(folder.rglob("*")):
+            if f.is_file() and "__pycache__" not in f.parts:
+                digest.update(str(f.relative_to(folder)).encode() + f.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stale(path: Path, current: str) -> str | None:
+    """Why the run in `path` cannot be reused (None when it can)."""
+    try:
+        made = json.loads((path / "bench.json").read_text()).get("fingerprint")
+    except (OSError, ValueError, AttributeError):
+        return "it has no bench.json (made by hand or by an older benchmark)"
+    if made != current:
+        return f"it was made with other problem/evaluator files ({made} != {current})"
+    return None
+
+
 def evaluations(path: Path) -> int:
     if not (path / "lineage.git").exists():
         return 0
@@ -61,7 +87,12 @@ def evaluations(path: Path) -> int:
 def ensure_run(out: Path, arm: str, seed: int, budget: int) -> float:
     """Run (or finish) one run; returns the seconds spent now (0 when it was already done)."""
     path = run_dir(out, arm, seed)
+    current = fingerprint()
     done = evaluations(path)
+    why = stale(path, current) if done else None
+    if why:
+        print(f"[{arm} seed {seed}] starting {path} over: {why}", flush=True)
+        done = 0
     if done >= budget:
         return 0.0
     cmd = [sys.executable, "-m", "codeevo"]
@@ -73,7 +104,14 @@ def ensure_run(out: Path, arm: str, seed: int, budget: int) -> float:
     cmd += ["--seed", str(seed), "--evals", str(budget), "--sandbox", "local", "--quiet"]
     t0 = time.perf_counter()
     print(f"[{arm} seed {seed}] {' '.join(cmd[2:])}", flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if done == 0:  # the run writes run.json first; an interrupted run keeps its fingerprint
+        while proc.poll() is None and not (path / "run.json").is_file():
+            time.sleep(0.2)
+        if (path / "run.json").is_file():
+            (path / "bench.json").write_text(json.dumps({"fingerprint": current}) + "\n")
+    if proc.wait():
+        raise SystemExit(f"{' '.join(cmd[2:])} failed with exit status {proc.returncode}")
     return time.perf_counter() - t0
 
 
