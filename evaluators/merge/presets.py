@@ -12,7 +12,8 @@
   ``tasks`` a split is the preset's: for ``search`` its groups of zoos (several backbone shapes
   and recipes), for ``heldout`` its suite (``heldout.py``); ``k`` and ``finetune`` then apply to
   every group or entry, each keeping its own backbone and recipe. With ``seeds`` or ``tasks``,
-  the split is that one group of zoos on the shared settings.
+  the split is that one group of zoos on the shared settings (tasks by default: the preset's
+  search tasks for ``search``, the mixed held-out family for ``heldout``).
 - ``scales``: the λ grid; ``device``: auto | cpu | cuda[:N]; ``time_limit``: seconds for the
   candidate's merges (all zoos together).
 """
@@ -111,7 +112,11 @@ def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
     shared = {**preset["zoo"], **(config.get("zoo") or {})}
     user = config.get(split) or {}
     if {"seeds", "tasks"} & set(user):  # the user's own group replaces the preset's zoos
-        part = {"tasks": list(TASK_FAMILIES["mixed"]), **user}
+        # Without tasks: the search split keeps the preset's search tasks (from the pool), the
+        # held-out split takes the mixed held-out family; so the two stay disjoint.
+        default = (list(TASK_FAMILIES["mixed"]) if split == "heldout"
+                   else list(preset["search"][0]["tasks"]))
+        part = {"tasks": default, **user}
         if "seeds" not in part:
             raise ValueError(f"evaluator.config.{split}.seeds: no seeds given")
         zoos = _group_zoos(split, part, shared)

@@ -36,6 +36,18 @@ def test_suite_is_disjoint_from_search_in_seeds_and_tasks(preset: str) -> None:
     assert held_tasks.isdisjoint(POOL)  # no preset's search pool holds a held-out task
 
 
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_own_seeds_without_tasks_keep_the_splits_disjoint(preset: str) -> None:
+    # Giving only seeds replaces a split's zoos; the search split then keeps the preset's
+    # search tasks (from the pool) and the held-out split its own family, never the same tasks.
+    cfg = {"preset": preset, "search": {"seeds": [7], "k": 2}, "heldout": {"seeds": [8, 9]}}
+    search = zoo_specs(cfg)
+    held = zoo_specs({**cfg, "split": "heldout"})
+    pool = PRESETS[preset]["zoo"]["pool"]
+    assert [s.tasks for s in search] == [tuple(pool[:2])]
+    assert {t for s in held for t in s.tasks} == set(TASK_FAMILIES["mixed"])
+
+
 def test_overlapping_config_is_an_error_naming_the_key() -> None:
     with pytest.raises(ValueError, match=r"heldout: seeds \[1\]"):
         split_zoos({"split": "heldout", "heldout": {"seeds": [1, 50]}})
