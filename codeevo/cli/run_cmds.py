@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codeevo.cli.options import add_run_options, build_config
+from codeevo.cli.options import add_run_options, build_config, problem_from_args
 from codeevo.errors import RunDirError
 
 
@@ -67,9 +67,7 @@ def _output_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from codeevo.problem import load_problem
-
-    problem = load_problem(args.problem)
+    problem = problem_from_args(args.problem, args)
     config = build_config(problem, args)
     out = args.out or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if out.exists() and any(out.iterdir()):
@@ -83,7 +81,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from codeevo.runs import RunDir
 
     run = RunDir.open(args.run_dir)
-    problem = load_problem(run.problem_path())
+    problem = load_problem(run.problem_path(), run.problem_config_file())
     config = build_config(problem, args, base=run.load_config())
     return drive(problem, config, args.run_dir, resume=True, args=args)
 
@@ -181,10 +179,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from codeevo.errors import ConfigError
     from codeevo.evaluate import evaluate_program
-    from codeevo.problem import load_problem
 
-    problem = load_problem(args.problem)
+    problem = problem_from_args(args.problem, args)
     config = build_config(problem, args)
+    if problem.origin is not None:
+        for line in problem.origin.notices():
+            print(line, file=sys.stderr)
     if args.program is None:
         program = problem.seed_program
     else:
@@ -252,8 +252,9 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     target: Path = args.target
     if (target / "run.json").is_file():
         run = RunDir.open(target)
-        config = build_config(load_problem(run.problem_path()), args, base=run.load_config())
+        problem = load_problem(run.problem_path(), run.problem_config_file())
+        config = build_config(problem, args, base=run.load_config())
     else:
-        config = build_config(load_problem(target), args)
+        config = build_config(problem_from_args(target, args), args)
     sys.stdout.write(dump_yaml(config))
     return 0
