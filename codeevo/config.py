@@ -60,6 +60,10 @@ class EvaluatorConfig(_Model):
     )
     module: str = Field(default="evaluator", description="module inside the folder")
     config: dict[str, Any] = Field(default_factory=dict, description="passed to the evaluator")
+    shares_candidate_process: bool = Field(
+        default=False,
+        description="the evaluator runs the candidate inside its own process (a translated "
+        "OpenEvolve / ShinkaEvolve evaluator): the run says so and recommends Docker")
 
 
 class ProblemConfig(_Model):

@@ -13,6 +13,11 @@ from codeevo.errors import ConfigError
 from codeevo.mutation.blocks import BlockError, split
 
 BUILTIN_FEATURES = ("code_length", "code_lines")
+SHARED_PROCESS = (
+    "{who}: it imports the candidate into its own process, so the scorer shares the "
+    "candidate's process (a hostile program could change its own score). Both run in the "
+    "sandbox's confined child process, never in codeevo's runner; use --sandbox docker for "
+    "programs you do not trust.")
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,7 @@ class ForeignOrigin:
     def shared_process_notice(self) -> str | None:
         if not self.shared_process:
             return None
-        return (f"{self.label} evaluator: it imports the candidate into its own process, so "
-                "the scorer shares the candidate's process (a hostile program could change "
-                "its own score). Both run in the sandbox's confined child process, never in "
-                "codeevo's runner; use --sandbox docker for programs you do not trust.")
+        return SHARED_PROCESS.format(who=f"{self.label} evaluator")
 
     def warning_block(self) -> str | None:
         """One block listing every foreign setting left out or approximated (None: none)."""
@@ -93,6 +95,25 @@ class Problem:
     @property
     def foreign(self) -> bool:
         return self.origin is not None
+
+    def notices(self) -> list[str]:
+        """Lines a run or an evaluation shows at start: where a translated folder came from,
+        what did not translate, and whether the scorer shares the candidate's process."""
+        if self.origin is not None:
+            return self.origin.notices()
+        if self.config.evaluator.shares_candidate_process:
+            return [SHARED_PROCESS.format(who=f"{self.name}'s evaluator")]
+        return []
+
+    def metadata(self) -> dict[str, object]:
+        """What run.json records about the problem beyond its folder."""
+        if self.origin is not None:
+            return {"foreign": self.origin.metadata()}
+        if self.config.evaluator.shares_candidate_process:
+            return {"shared_process": True,
+                    "shared_process_notice": SHARED_PROCESS.format(
+                        who=f"{self.name}'s evaluator")}
+        return {}
 
     @property
     def name(self) -> str:

@@ -65,7 +65,7 @@ async def open_session(
 ) -> Session:
     """Create (or reopen) the run directory and build its engine. Nothing is written before the
     config and the problem have been validated by the caller."""
-    notices: list[str] = list(problem.origin.notices()) if problem.origin else []
+    notices: list[str] = problem.notices()
     operators, mix, notice = make_operators(config, run_path / "llm")
     if notice:
         notices.append(notice)
@@ -78,8 +78,7 @@ async def open_session(
         run.save_config(config)
         store = GitLineageStore.open(run.lineage_path)
     else:
-        meta = {"foreign": problem.origin.metadata()} if problem.origin else None
-        run = RunDir.create(run_path, problem.root, config, meta)
+        run = RunDir.create(run_path, problem.root, config, problem.metadata())
         run.acquire()
         store = GitLineageStore.create(run.lineage_path)
     events = EventLog(run.events_path)

@@ -44,6 +44,14 @@ def register(sub: Any) -> None:
     add_run_options(p, budget=False)
     p.set_defaults(handler=cmd_eval)
 
+    p = sub.add_parser("import", help="write an OpenEvolve / ShinkaEvolve folder as a native "
+                       "codeevo problem folder")
+    p.add_argument("source", type=Path, help="the OpenEvolve or ShinkaEvolve folder")
+    p.add_argument("--out", type=Path, required=True, help="the new problem folder")
+    p.add_argument("--config", action="append", default=[], metavar="FILE",
+                   help="the folder's config file to translate (default: its own)")
+    p.set_defaults(handler=cmd_import)
+
     p = sub.add_parser("problems", help="list problems found")
     p.add_argument("roots", type=Path, nargs="*", default=[Path("problems")])
     p.add_argument("--json", action="store_true")
@@ -182,9 +190,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     problem = problem_from_args(args.problem, args)
     config = build_config(problem, args)
-    if problem.origin is not None:
-        for line in problem.origin.notices():
-            print(line, file=sys.stderr)
+    for line in problem.notices():
+        print(line, file=sys.stderr)
     if args.program is None:
         program = problem.seed_program
     else:
@@ -213,6 +220,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for k, v in sorted(result.features.items()):
             print(f"  feature {k} = {v:.6g}")
     return 0 if result.status.value == "ok" else 1
+
+
+# ---------------------------------------------------------------- import
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from codeevo.compat.detect import detect_format
+    from codeevo.compat.export import export_problem
+    from codeevo.errors import ConfigError
+
+    if detect_format(args.source) is None:
+        raise ConfigError(f"{args.source}: not an OpenEvolve folder (initial_program.py + "
+                          "evaluator.py) nor a ShinkaEvolve folder (initial.py + evaluate.py)")
+    problem = problem_from_args(args.source, args)
+    out = export_problem(problem, args.out)
+    for line in problem.notices()[1:]:
+        print(line, file=sys.stderr)
+    print(f"wrote {out}: problem.yaml, {problem.entry_name}, prompt.md, evaluator/ "
+          f"(run it with `codeevo run {out}`)")
+    return 0
 
 
 # ---------------------------------------------------------------- problems / config

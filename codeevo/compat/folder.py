@@ -46,9 +46,12 @@ HERE = Path(__file__).resolve().parent
 SKIP_DIRS = {"openevolve_output", "results", "runs", "outputs", "wandb", "node_modules",
              "__pycache__", "venv", ".venv", "lineage.git"}
 MAX_BYTES = 64 * 2**20
-_IN_PROCESS = re.compile(r"spec_from_file_location|exec_module|import_module\(|"
-                         r"SourceFileLoader|load_module\(|runpy\.|__import__\(|\bexec\(|"
-                         r"run_shinka_eval|load_program\(")
+# Calls that load code into the calling process (run_shinka_eval imports the program).
+_IN_PROCESS = {"spec_from_file_location", "exec_module", "import_module", "SourceFileLoader",
+               "load_module", "run_path", "run_module", "__import__", "exec", "load_program",
+               "run_shinka_eval"}
+_SUBPROCESS = {"run", "Popen", "call", "check_call", "check_output", "system", "spawn",
+               "create_subprocess_exec", "create_subprocess_shell"}
 _CODING = re.compile(r"^[ \t\f]*#.*?coding[:=]")
 
 
@@ -151,7 +154,7 @@ def _problem(spec: FolderSpec) -> Problem:
     defined = {n.name for n in ev_tree.body if isinstance(n, ast.FunctionDef)}
     stages, functions = _stages(spec, defined)
     features, feature_metrics, score_feature = _features(spec, seed_text)
-    shared = _shares_process(spec, ev_source)
+    shared = _shares_process(ev_tree)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.root.name) or "problem"
     adapter_cfg: dict[str, Any] = {
         "format": spec.fmt, "evaluator_file": spec.evaluator.relative_to(spec.root).as_posix(),
@@ -170,7 +173,8 @@ def _problem(spec: FolderSpec) -> Problem:
         name=name,
         description=f"{tr.label} folder (translated by codeevo)",
         entry=spec.seed.name,
-        evaluator=EvaluatorConfig(path=str(composed), module=ADAPTER_MODULE, config=adapter_cfg),
+        evaluator=EvaluatorConfig(path=str(composed), module=ADAPTER_MODULE, config=adapter_cfg,
+                                  shares_candidate_process=shared),
         stages=stages,
         features=features,
         defaults=tr.run,
@@ -279,13 +283,19 @@ def _features(spec: FolderSpec, seed: str) -> tuple[list[FeatureConfig], list[st
     return out, metrics, score
 
 
-def _shares_process(spec: FolderSpec, source: str) -> bool:
-    """Whether the evaluator loads the candidate into its own process (so the scorer shares
-    the candidate's process). Only an evaluator that runs the program in a subprocess and
-    never imports it is judged separate."""
-    if _IN_PROCESS.search(source):
+def _shares_process(tree: ast.Module) -> bool:
+    """Whether the evaluator loads code into its own process (so the scorer shares the
+    candidate's process). Only an evaluator that starts processes and never loads code itself
+    is judged separate; code in strings (a script for a subprocess) does not count."""
+    called = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            called.add(func.id if isinstance(func, ast.Name) else
+                       func.attr if isinstance(func, ast.Attribute) else "")
+    if called & _IN_PROCESS:
         return True
-    return "subprocess" not in source
+    return not called & _SUBPROCESS
 
 
 def _default_task(spec: FolderSpec) -> str:
