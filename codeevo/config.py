@@ -311,6 +311,16 @@ class RunConfig(_Model):
     bandit: BanditConfig = Field(default_factory=BanditConfig)
     insights: InsightsConfig = Field(default_factory=InsightsConfig)
 
+    @model_validator(mode="after")
+    def _models_named(self) -> RunConfig:
+        names = [m.name for m in self.llm.models]
+        for field, value in (("insights.model", self.insights.model),
+                             ("novelty.judge_model", self.novelty.judge_model)):
+            if value is not None and names and value not in names:
+                raise ValueError(f"{field}: {value!r} is not one of llm.models "
+                                 f"({', '.join(names)})")
+        return self
+
 
 # ---------------------------------------------------------------- loading
 

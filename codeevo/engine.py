@@ -22,6 +22,7 @@ from codeevo.errors import CodeevoError, ProviderError
 from codeevo.events import EventLog
 from codeevo.lineage.base import LineageStore
 from codeevo.mutation.base import Operator, ParentView, Proposal, ProposalRequest
+from codeevo.mutation.novelty import NoveltyVerdict
 from codeevo.mutation.screen import program_hash, screen
 from codeevo.population.islands import IslandModel
 from codeevo.population.selection import (
@@ -33,6 +34,7 @@ from codeevo.population.selection import (
 from codeevo.problem import Problem
 from codeevo.sandbox.base import Sandbox, SandboxJob
 from codeevo.stats import RunStats
+from codeevo.steering import Steering
 
 # Consecutive proposals that never reach the sandbox before the run is declared stalled.
 STALL_LIMIT = 500
@@ -82,6 +84,7 @@ class Engine:
         events: EventLog,
         assets_dir: Path | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        steering: Steering | None = None,
     ) -> None:
         self.problem = problem
         self.config = config
@@ -94,6 +97,8 @@ class Engine:
         self.events = events
         self.assets_dir = assets_dir
         self.on_event = on_event
+        # novelty screening, the (model, operator) bandit, insights: codeevo.steering
+        self.steering = steering or Steering()
         self.rng = random.Random(config.seed)
         self.islands = IslandModel(config.population, problem.config.features)
         self.stats = RunStats()
@@ -153,6 +158,7 @@ class Engine:
             self.stats.account(cand)
             if cand.status != Status.REJECTED:
                 self._insert(cand, replay=True)
+            self.steering.restored(cand, self.stats.evaluations)
         for cand_id in self._archived_ids():
             self.programs[cand_id] = self.store.program(cand_id)
         self._resumed = n > 0
@@ -178,6 +184,8 @@ class Engine:
             sandbox=getattr(self.sandbox, "name", "?"),
             operators=self.mix,
         )
+        for kind, fields in self.steering.started():
+            self._emit(kind, **fields)
         try:
             if self.seq == 0:
                 await self._seed_population()
@@ -208,6 +216,7 @@ class Engine:
             evaluations=self.stats.evaluations,
             best_id=best.id if best else None,
             best_score=best.score if best else None,
+            **self.steering.summary(),
         )
         return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations, best)
 
@@ -303,13 +312,20 @@ class Engine:
         island = self.island_counter % self.islands.num_islands
         self.island_counter += 1
         rng = self.rng
-        name = rng.choices(list(self.mix), weights=list(self.mix.values()))[0]
+        model: str | None = None
+        bandit = self.steering.bandit is not None
+        if not bandit:
+            name = rng.choices(list(self.mix), weights=list(self.mix.values()))[0]
         archive = self.islands.archive(island)
         pcfg = self.config.population
         parent = select_parent(archive, rng, pcfg)
         others = self.islands.other_archives(island)
         second = select_second_parent(archive, rng, parent.id, fallback=others)
-        if second is None and getattr(self.operators[name], "needs_two_parents", False):
+        if bandit:  # the bandit picks (operator, model); two-parent operators need a 2nd parent
+            pairs = {k for k in self.mix
+                     if getattr(self.operators[k], "needs_two_parents", False)}
+            name, model = self.steering.choose(rng, pairs if second is None else set())
+        elif second is None and getattr(self.operators[name], "needs_two_parents", False):
             single = {k: w for k, w in self.mix.items()
                       if not getattr(self.operators[k], "needs_two_parents", False)}
             if single:
@@ -324,6 +340,8 @@ class Engine:
             top_programs=tuple(self._view(c) for c in top),
             inspirations=tuple(self._view(c) for c in insp),
             island=island,
+            model=model,
+            insights=self.steering.insights_text(),
         )
         work = _Work(island, self.operators[name], request, random.Random(rng.getrandbits(64)))
         task = asyncio.create_task(self._pipeline(work))
@@ -355,11 +373,30 @@ class Engine:
             self._emit("screened", ok=False, stage=verdict.stage, reason=verdict.reason)
             return await self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
         self.seen_hashes.add(verdict.program_hash)
+        novel = await self.steering.screen(work.island, program, verdict.program_hash,
+                                           self._archive_programs(work.island), work.rng)
+        if novel is not None:
+            proposal = _with_judge(proposal, novel)
+            if not novel.ok:
+                result = EvalResult(status=Status.REJECTED, stage="novelty", reason=novel.reason)
+                self._emit("screened", ok=False, stage="novelty", reason=novel.reason,
+                           similarity=round(novel.similarity, 4), nearest=novel.nearest)
+                await self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
+                return await self._after_record()
         t1 = time.monotonic()
         async with self._eval_sem:
             result = await self._evaluate(program, "candidate")
         await self._finish_candidate(work, proposal, program, result, t0, t_prop,
                                      time.monotonic() - t1)
+        await self._after_record()
+
+    def _archive_programs(self, island: int) -> dict[str, tuple[str, str]]:
+        return {c.id: (c.program_hash, self.programs[c.id])
+                for c in self.islands.elites(island) if c.id in self.programs}
+
+    async def _after_record(self) -> None:
+        for kind, fields in await self.steering.after_record(self.stats.evaluations):
+            self._emit(kind, **fields)
 
     async def _evaluate(self, program: str, label: str) -> EvalResult:
         job = SandboxJob(
@@ -439,6 +476,8 @@ class Engine:
             self._consecutive_rejects = 0
         self.store.record(cand, program, files)
         self._recorded(cand, inserted)
+        for kind, fields in self.steering.recorded(cand, self.stats.evaluations):
+            self._emit(kind, **fields)
 
     def _recorded(self, cand: Candidate, inserted: bool) -> None:
         best = self.islands.best()
@@ -490,5 +529,16 @@ class Engine:
 
 def _with_parents(proposal: Proposal, parents: tuple[str, ...]) -> Proposal:
     return replace(proposal, parents=tuple(parents))
+
+
+def _with_judge(proposal: Proposal, verdict: NoveltyVerdict) -> Proposal:
+    """The proposal with a novelty judge's tokens, dollars and transcript added."""
+    if not verdict.judged:
+        return proposal
+    return replace(proposal, tokens_in=proposal.tokens_in + verdict.tokens_in,
+                   tokens_out=proposal.tokens_out + verdict.tokens_out,
+                   cost=proposal.cost + verdict.cost,
+                   model=proposal.model or verdict.model,
+                   exchange={**proposal.exchange, **verdict.exchange})
 
 

@@ -18,10 +18,11 @@ from codeevo.config import RunConfig
 from codeevo.engine import Engine
 from codeevo.events import EventLog
 from codeevo.lineage.store import GitLineageStore
-from codeevo.mutation.registry import make_operators
+from codeevo.mutation.registry import make_operators_and_client
 from codeevo.problem import Problem, load_problem
 from codeevo.runs import RunDir
 from codeevo.sandbox.select import make_sandbox
+from codeevo.steering import make_steering
 
 
 @dataclass
@@ -66,7 +67,7 @@ async def open_session(
     """Create (or reopen) the run directory and build its engine. Nothing is written before the
     config and the problem have been validated by the caller."""
     notices: list[str] = problem.notices()
-    operators, mix, notice = make_operators(config, run_path / "llm")
+    operators, mix, notice, client = make_operators_and_client(config, run_path / "llm")
     if notice:
         notices.append(notice)
     sandbox, how = make_sandbox(config, problem)
@@ -82,8 +83,11 @@ async def open_session(
         run.acquire()
         store = GitLineageStore.create(run.lineage_path)
     events = EventLog(run.events_path)
+    steering, steer_notes = make_steering(config, mix, client, run.path, store, problem.prompt)
+    notices += steer_notes
     engine = Engine(problem, config, sandbox=sandbox, operators=operators, mix=mix,
-                    store=store, events=events, assets_dir=assets, on_event=on_event)
+                    store=store, events=events, assets_dir=assets, on_event=on_event,
+                    steering=steering)
     if resume:
         n = engine.restore()
         notices.append(f"resumed {run_path}: {n} candidates restored from the lineage")

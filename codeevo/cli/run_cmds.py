@@ -137,6 +137,7 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
         **session.engine.stats.totals(),
         "tokens": session.engine.stats.tokens,
         "cost": round(session.engine.stats.cost, 6),
+        **session.engine.steering.summary(),
     }
     if args.json:
         print(json.dumps(summary))
@@ -144,6 +145,11 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
         score = "-" if best is None or best.score is None else f"{best.score:.6f}"
         print(f"{outcome.reason}: {outcome.evaluations} evaluations, best {score} "
               f"({summary['best_id']}) in {out}")
+        novelty = summary.get("novelty")
+        if novelty and novelty["rejected"]:
+            print(f"novelty screening rejected {novelty['rejected']} of {novelty['checked']} "
+                  f"children before the sandbox (about {novelty['saved_seconds']:g} s of "
+                  "evaluation saved)")
     return 0 if outcome.finished else 130 if "interrupted" in outcome.reason else 1
 
 

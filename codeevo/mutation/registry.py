@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codeevo.config import RunConfig
+from codeevo.llm.base import LLMClient
 from codeevo.mutation.base import Operator
 
 OFFLINE_NOTICE = "no LLM configured: using the offline AST mutation operator (no API key needed)"
@@ -15,15 +16,24 @@ def make_operators(
     config: RunConfig, llm_dir: Path | None
 ) -> tuple[dict[str, Operator], dict[str, float], str | None]:
     """(operators by name, mix weights, a one-line notice or None)."""
+    ops, mix, notice, _ = make_operators_and_client(config, llm_dir)
+    return ops, mix, notice
+
+
+def make_operators_and_client(
+    config: RunConfig, llm_dir: Path | None
+) -> tuple[dict[str, Operator], dict[str, float], str | None, LLMClient | None]:
+    """`make_operators` plus the LLM client the operators share (None offline): the novelty
+    judge and the insight summariser ask through it too."""
     from codeevo.mutation.ast_ops import AstMutationOperator
 
     ops: dict[str, Operator] = {"ast": AstMutationOperator(config.operators)}
     if not config.llm.models:
-        return ops, {"ast": 1.0}, OFFLINE_NOTICE
+        return ops, {"ast": 1.0}, OFFLINE_NOTICE, None
     from codeevo.llm.client import make_client
     from codeevo.mutation.llm_ops import make_llm_operators
 
     client = make_client(config.llm, store_dir=llm_dir, slots=config.engine.proposal_slots)
     ops.update(make_llm_operators(config, client))
     mix = {k: w for k, w in config.operators.mix.items() if w > 0 and k in ops}
-    return ops, mix, None
+    return ops, mix, None, client
