@@ -67,6 +67,16 @@ def _token_hash(tok: str) -> int:
     return h
 
 
+def _mix(h: np.ndarray) -> np.ndarray:
+    """A 64-bit finaliser (murmur3's fmix64): every output bit depends on every input bit, so
+    two tokens that share their low bits do not make their n-grams collide too."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
 def offline_vector(text: str) -> Vector:
     """The hashed token n-gram vector of `text` (unit length; zero for empty text). Stable
     across processes (crc32, no salted hash), so stored vectors stay comparable."""
@@ -74,16 +84,15 @@ def offline_vector(text: str) -> Vector:
     vec = np.zeros(DIM, dtype=np.float32)
     if toks.size == 0:
         return vec
-    mask = np.uint64(0xFFFFFFFF)
+    p = np.uint64(0x100000001B3)  # FNV prime: n-grams combine the tokens' crc32 values
     grams = [toks]
     if toks.size > 1:
-        grams.append((toks[:-1] * np.uint64(1000003) ^ toks[1:]) & mask)
+        grams.append(toks[:-1] * p ^ toks[1:] ^ np.uint64(1 << 62))
     if toks.size > 2:
-        grams.append(((toks[:-2] * np.uint64(1000003) ^ toks[1:-1]) * np.uint64(1000003)
-                      ^ toks[2:]) & mask)
-    hashes, counts = np.unique(np.concatenate(grams), return_counts=True)
+        grams.append((toks[:-2] * p ^ toks[1:-1]) * p ^ toks[2:] ^ np.uint64(1 << 63))
+    hashes, counts = np.unique(_mix(np.concatenate(grams)), return_counts=True)
     # a sign from other bits of the hash: colliding n-grams cancel rather than pile up
-    sign = np.where((hashes >> np.uint64(20)) & np.uint64(1), 1.0, -1.0)
+    sign = np.where((hashes >> np.uint64(40)) & np.uint64(1), 1.0, -1.0)
     np.add.at(vec, (hashes % np.uint64(DIM)).astype(np.int64),
               (1.0 + np.log(counts)) * sign)
     return _unit(vec)
