@@ -248,9 +248,11 @@ class NoveltyConfig(_Model):
         description="auto: on when LLM operators propose (off for the offline AST operator, "
         "whose small literal nudges are its search)",
     )
-    threshold: float = Field(default=0.99, ge=0, le=1,
-                             description="cosine similarity at or above which a child is "
-                             "too similar")
+    threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="cosine similarity at or above which a child is too similar; default "
+        "0.999 with the offline embedding (cosmetic variants: reworded comments, formatting), "
+        "0.99 with an embedding model (as OpenEvolve and ShinkaEvolve use)")
     embedding_model: str | None = Field(
         default=None, description="litellm embedding model (e.g. openai/text-embedding-3-small);"
         " None: the offline token n-gram embedding (no model, no network)")
@@ -269,6 +271,15 @@ class NoveltyConfig(_Model):
         if isinstance(data, dict) and "api_key" in data:
             raise ValueError("API keys are not accepted in config; set api_key_env")
         return data
+
+    def effective_threshold(self, offline: bool) -> float:
+        if self.threshold is not None:
+            return self.threshold
+        return OFFLINE_NOVELTY_THRESHOLD if offline else MODEL_NOVELTY_THRESHOLD
+
+
+OFFLINE_NOVELTY_THRESHOLD = 0.999
+MODEL_NOVELTY_THRESHOLD = 0.99
 
 
 class BanditConfig(_Model):

@@ -122,9 +122,10 @@ def make_steering(config: RunConfig, mix: dict[str, float], client: LLMClient | 
         judge = None
         if nov.judge and llm and client is not None:
             judge = NoveltyJudge(client, nov.judge_model)
-        steering.novelty = NoveltyScreen(nov, embedder, store, judge)
+        screen = NoveltyScreen(nov, embedder, store, judge)
+        steering.novelty = screen
         how = f"{'an LLM judge decides' if judge else 'rejected'} at similarity >= " \
-              f"{nov.threshold:g}"
+              f"{screen.threshold:g}"
         notices.append(f"novelty screening: on ({embedder.name} embedding; {how})")
         if nov.judge and judge is None:
             notices.append("novelty.judge needs llm.models: too-similar children are rejected")

@@ -103,7 +103,7 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
 
     async def main() -> Any:
         session = await open_session(problem, config, out, resume=resume, on_event=view)
-        if not (args.quiet or args.json):
+        if not args.quiet:  # on stderr: --json keeps stdout to the one JSON line
             for line in session.notices:
                 print(line, file=sys.stderr)
         loop = asyncio.get_running_loop()

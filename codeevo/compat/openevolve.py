@@ -257,11 +257,14 @@ def _database(tr: Translation) -> None:
     tr.facts["feature_bins"] = 10 if bins is None else bins
     emb = tr.text("database", "embedding_model")
     if emb:
-        tr.put("novelty.enabled", True)
         tr.put("novelty.embedding_model", litellm_name(emb))
     sim = tr.number("database", "similarity_threshold")
-    if sim is not None:
+    if sim is not None and emb:
         tr.put("novelty.threshold", max(0.0, min(1.0, sim)))
+    elif sim is not None:
+        tr.skip(("database", "similarity_threshold"),
+                "meant for database.embedding_model, which is not set; codeevo's offline "
+                "embedding uses its own novelty.threshold")
 
 
 def _evaluator(tr: Translation) -> None:

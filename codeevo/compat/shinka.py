@@ -324,8 +324,12 @@ def _novelty(tr: Translation, models: list[str]) -> None:
     if emb:
         tr.put("novelty.embedding_model", litellm_name(emb))
     sim = tr.number("evo_config", "code_embed_sim_threshold")
-    if sim is not None:
+    if sim is not None and emb:
         tr.put("novelty.threshold", max(0.0, min(1.0, sim)))
+    elif sim is not None:
+        tr.skip(("evo_config", "code_embed_sim_threshold"),
+                "meant for evo_config.embedding_model, which is not set; codeevo's offline "
+                "embedding uses its own novelty.threshold")
     judge = _pick(tr, ("evo_config", "novelty_llm_models"), models)
     if judge:
         tr.put("novelty.judge", True)

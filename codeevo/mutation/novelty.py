@@ -3,8 +3,9 @@ costs a sandbox run (stage "novelty"; runs after the exact-duplicate check of `s
 
 The child's evolvable text is embedded (codeevo.mutation.embedding) and compared by cosine
 similarity with the island's archive and its `recent` last evaluated candidates. At or above
-`novelty.threshold` the child is rejected, or, with `novelty.judge`, an LLM is shown the child
-and its nearest neighbour and decides. Vectors are stored in the run's ``embeddings.jsonl``.
+`novelty.threshold` (default 0.999 with the offline embedding, 0.99 with an embedding model)
+the child is rejected, or, with `novelty.judge`, an LLM is shown the child and its nearest
+neighbour and decides. Vectors are stored in the run's ``embeddings.jsonl``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from codeevo.mutation.embedding import (
     Embedder,
     EmbeddingError,
     EmbeddingStore,
+    OfflineEmbedder,
     Vector,
     evolvable_text,
 )
@@ -111,7 +113,8 @@ class NoveltyScreen:
         self.judged = 0
         self._eval_seconds = 0.0
         self._evaluated = 0
-        self._warned = False
+        self.fallback: str | None = None  # why the configured embedder was replaced
+        self.threshold = config.effective_threshold(isinstance(embedder, OfflineEmbedder))
         self._archived: set[str] = set()  # archive members at the last check: never evicted
 
     # -- vectors
@@ -123,9 +126,13 @@ class NoveltyScreen:
             try:
                 done = await self.embedder.embed([evolvable_text(items[i][1]) for i in missing])
             except EmbeddingError as exc:
-                if not self._warned:
-                    log.warning("novelty screening skipped: %s", exc)
-                    self._warned = True
+                # One failure (no key, no network, a bad name): the rest of the run uses the
+                # offline embedding, a vector space of its own, rather than stop screening.
+                log.warning("novelty: %s; using the offline embedding from now on", exc)
+                self.fallback = f"{self.embedder.name} failed ({exc}); offline embedding used"
+                self.embedder = OfflineEmbedder()
+                self.threshold = self.config.effective_threshold(True)
+                self.vectors.clear()
                 return None
             for i, vec in zip(missing, done.vectors, strict=True):
                 self.store.put(self.embedder.name, items[i][0], vec)
@@ -164,17 +171,22 @@ class NoveltyScreen:
         """Screen `program` (hash `digest`) against `archive` (id -> (hash, program)) of its
         island and the island's recent candidates."""
         self.checked += 1
+        return await self._check(island, program, digest, archive, rng)
+
+    async def _check(self, island: int, program: str, digest: str,
+                     archive: dict[str, tuple[str, str]], rng: random.Random
+                     ) -> NoveltyVerdict:
         self._archived = set(archive)
         need = [(cid, h, p) for cid, (h, p) in archive.items() if cid not in self.vectors]
         if need:
             vecs = await self._vectors([(h, p) for _, h, p in need])
-            if vecs is None:
-                return NoveltyVerdict(True, reason="embedding failed")
+            if vecs is None:  # the embedder was just replaced: start over in the new space
+                return await self._check(island, program, digest, archive, rng)
             for (cid, _, _), vec in zip(need, vecs, strict=True):
                 self.vectors[cid] = vec
         got = await self._vectors([(digest, program)])
         if got is None:
-            return NoveltyVerdict(True, reason="embedding failed")
+            return await self._check(island, program, digest, archive, rng)
         child = got[0]
         ids = list(dict.fromkeys([*archive, *self.recent.get(island, ())]))
         ids = [i for i in ids if i in self.vectors]
@@ -183,7 +195,7 @@ class NoveltyScreen:
         sims = np.stack([self.vectors[i] for i in ids]) @ child
         best = int(np.argmax(sims))
         similarity, nearest = float(sims[best]), ids[best]
-        if similarity < self.config.threshold:
+        if similarity < self.threshold:
             return NoveltyVerdict(True, similarity, nearest)
         if self.judge is not None and nearest in archive:
             self.judged += 1
@@ -196,7 +208,7 @@ class NoveltyScreen:
         self.rejected += 1
         return NoveltyVerdict(False, similarity, nearest,
                               f"too similar to {nearest}: similarity {similarity:.4f} >= "
-                              f"threshold {self.config.threshold:g}")
+                              f"threshold {self.threshold:g}")
 
     def summary(self) -> dict[str, float | int]:
         """Counts and the sandbox seconds saved (rejections x the mean evaluation time)."""

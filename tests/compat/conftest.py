@@ -66,3 +66,6 @@ def codeevo(*args: str, cwd: Path = ROOT, timeout: float = 300
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "codeevo", *args], capture_output=True,
                           text=True, timeout=timeout, cwd=cwd, env=env)
+
+
+from tests.llm.conftest import llm_server  # noqa: E402,F401  (the loopback server fixture)

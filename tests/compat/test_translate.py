@@ -47,6 +47,7 @@ database:
   feature_dimensions: [complexity, diversity, accuracy]
   feature_bins: {complexity: 5, accuracy: 4}
   similarity_threshold: 0.97
+  embedding_model: text-embedding-3-small
   populaton_size: 50
 evaluator:
   timeout: 45
@@ -82,6 +83,7 @@ def test_openevolve_config_is_translated_and_the_rest_reported(tmp_path: Path) -
     assert cfg.population.fitness_proportional_ratio == pytest.approx(0.1)
     assert cfg.engine.eval_slots == 3
     assert cfg.novelty.threshold == 0.97
+    assert cfg.novelty.embedding_model == "openai/text-embedding-3-small"
     assert problem.prompt.strip() == "Make value() return a bigger number."
     assert [s.timeout for s in problem.config.stages] == [45.0]
     feats = {f.name: f.bins for f in problem.config.features}
@@ -147,14 +149,14 @@ def test_shinka_config_is_translated(tmp_path: Path) -> None:
     assert (cfg.bandit.exploration, cfg.bandit.cost_weight) == (2.0, 0.5)
     assert cfg.insights.enabled is True and cfg.insights.interval == 7
     assert cfg.insights.model == "openai/gpt-4.1-mini"
-    assert cfg.novelty.threshold == 0.95 and cfg.novelty.judge
+    assert cfg.novelty.threshold is None and cfg.novelty.judge  # no embedding_model set
     assert cfg.novelty.judge_model == "openai/qwen"  # o4-mini is not in the ensemble
     assert cfg.population.migration_count == 2
     assert problem.prompt.strip() == "Spread the points."
     text = "\n".join(problem.origin.warnings if problem.origin else [])
     for key in ("max_db_workers", "db_config.enable_dynamic_islands", "evo_config.wandb_project",
                 "evo_config.evolve_prompts", "llm_kwargs.temperatures",
-                "evo_config.novelty_llm_models"):
+                "evo_config.novelty_llm_models", "evo_config.code_embed_sim_threshold"):
         assert key in text, key
 
 
