@@ -36,6 +36,7 @@ class Steering:
     novelty: NoveltyScreen | None = None
     bandit: OperatorBandit | None = None
     insights: InsightMemory | None = None
+    _warned: bool = False
 
     # -- choosing
     def choose(self, rng: random.Random, two_parent_ops: set[str]) -> tuple[str, str | None]:
@@ -60,6 +61,9 @@ class Steering:
         events: list[Event] = []
         if self.novelty is not None:
             self.novelty.recorded(cand, float(cand.timings.get("eval", 0.0)))
+            if self.novelty.fallback and not self._warned:
+                self._warned = True
+                events.append(("warning", {"message": f"novelty: {self.novelty.fallback}"}))
         if self.bandit is not None and self.bandit.observe(cand):
             events.append(("bandit", self.bandit.report()))
         if self.insights is not None:
