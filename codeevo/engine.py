@@ -532,8 +532,9 @@ def _with_parents(proposal: Proposal, parents: tuple[str, ...]) -> Proposal:
 
 
 def _with_judge(proposal: Proposal, verdict: NoveltyVerdict) -> Proposal:
-    """The proposal with a novelty judge's tokens, dollars and transcript added."""
-    if not verdict.judged:
+    """The proposal with what novelty screening cost (embedding, judge) and the judge's
+    transcript added."""
+    if not (verdict.judged or verdict.tokens_in or verdict.cost):
         return proposal
     return replace(proposal, tokens_in=proposal.tokens_in + verdict.tokens_in,
                    tokens_out=proposal.tokens_out + verdict.tokens_out,

@@ -14,7 +14,7 @@ import logging
 import random
 import re
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -115,6 +115,7 @@ class NoveltyScreen:
         self._evaluated = 0
         self.fallback: str | None = None  # why the configured embedder was replaced
         self.threshold = config.effective_threshold(isinstance(embedder, OfflineEmbedder))
+        self._spent: tuple[int, float] = (0, 0.0)  # embedding tokens and dollars of a check
         self._archived: set[str] = set()  # archive members at the last check: never evicted
 
     # -- vectors
@@ -137,6 +138,7 @@ class NoveltyScreen:
             for i, vec in zip(missing, done.vectors, strict=True):
                 self.store.put(self.embedder.name, items[i][0], vec)
                 out[i] = vec
+            self._spent = (self._spent[0] + done.tokens, self._spent[1] + done.cost)
         return [v for v in out if v is not None]
 
     def restore(self, cand: Candidate) -> None:
@@ -171,7 +173,13 @@ class NoveltyScreen:
         """Screen `program` (hash `digest`) against `archive` (id -> (hash, program)) of its
         island and the island's recent candidates."""
         self.checked += 1
-        return await self._check(island, program, digest, archive, rng)
+        self._spent = (0, 0.0)
+        verdict = await self._check(island, program, digest, archive, rng)
+        tokens, cost = self._spent
+        if tokens or cost:  # what embedding it cost goes on the candidate's bill
+            verdict = replace(verdict, tokens_in=verdict.tokens_in + tokens,
+                              cost=verdict.cost + cost)
+        return verdict
 
     async def _check(self, island: int, program: str, digest: str,
                      archive: dict[str, tuple[str, str]], rng: random.Random
