@@ -85,7 +85,8 @@ class Steering:
         if insight is None:
             return []
         return [("insights", {"version": insight.version, "evaluations": insight.evaluations,
-                              "source": insight.source, "text": insight.text})]
+                              "source": insight.source, "chars": len(insight.text),
+                              "text": insight.text})]
 
     def started(self) -> list[Event]:
         """Events at the start of a (resumed) run: the bandit's rebuilt state."""

@@ -124,4 +124,7 @@ class OperatorBandit:
                          "cost": round(s.cost / s.pulls, 8) if s.pulls else None})
             s.window = 0
         self._window = 0
-        return {"policy": self.config.kind, "proposals": self.proposals, "arms": arms}
+        lead = max(arms, key=lambda a: (a["window"], a["pulls"]))
+        top = f"{lead['model'] or 'offline'}·{lead['operator']} {lead['share']:.0%}"
+        return {"top": top, "proposals": self.proposals, "policy": self.config.kind,
+                "arms": arms}
