@@ -136,6 +136,15 @@ def test_prompts_carry_insights_and_resume_keeps_them(
     shown = json.loads(capsys.readouterr().out)
     assert [v["version"] for v in shown] == [1, 2] and shown[1]["source"] == "openai/toy"
 
+    # a replay (recorded exchanges, no server needed) writes the same versions and lineage
+    copy = tmp_path / "runs" / "replayed"
+    assert main(["replay", str(run), "--out", str(copy), "--quiet"]) == 0
+    assert InsightStore(copy / "lineage.git").history() == versions
+    with GitLineageStore.open(run / "lineage.git") as a, \
+            GitLineageStore.open(copy / "lineage.git") as b:
+        assert [c.program_hash for c in a.candidates()] == [
+            c.program_hash for c in b.candidates()]
+
     before = len(llm_server.requests)
     assert main(["resume", str(run), "--evals", "16", "--sandbox", "local", "--quiet"]) == 0
     capsys.readouterr()
