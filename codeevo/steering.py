@@ -24,6 +24,7 @@ from codeevo.mutation.embedding import (
     EmbeddingStore,
     LiteLLMEmbedder,
     OfflineEmbedder,
+    StoredOnlyEmbedder,
 )
 from codeevo.mutation.novelty import NoveltyJudge, NoveltyScreen, NoveltyVerdict
 
@@ -44,6 +45,10 @@ class Steering:
         assert self.bandit is not None
         model, op = self.bandit.choose(rng, exclude_operators=two_parent_ops)
         return op, model
+
+    def ready(self) -> bool:
+        """False while an insight summary is due or being written (new starts wait)."""
+        return self.insights is None or self.insights.ready
 
     def insights_text(self) -> str:
         return self.insights.prompt_text() if self.insights is not None else ""
@@ -120,10 +125,15 @@ def make_steering(config: RunConfig, mix: dict[str, float], client: LLMClient | 
     nov = config.novelty
     if _on(nov.enabled, llm):
         embedder: Embedder = OfflineEmbedder()
-        if nov.embedding_model:
+        if nov.embedding_model and config.llm.cache == "replay":
+            embedder = StoredOnlyEmbedder(nov.embedding_model)
+        elif nov.embedding_model:
             embedder = LiteLLMEmbedder(nov.embedding_model, nov.api_base, nov.api_key_env,
                                        timeout=config.llm.timeout)
-        store = EmbeddingStore(run_path / EMBEDDINGS_FILE if run_path else None)
+        # a replay (llm.cache_dir: the recording's llm/) reads the recording's vectors too
+        reads = (Path(config.llm.cache_dir).parent / EMBEDDINGS_FILE,) \
+            if config.llm.cache_dir else ()
+        store = EmbeddingStore(run_path / EMBEDDINGS_FILE if run_path else None, reads)
         judge = None
         if nov.judge and llm and client is not None:
             judge = NoveltyJudge(client, nov.judge_model)

@@ -31,7 +31,7 @@ def cmd_insights(args: argparse.Namespace) -> int:
     if not versions:
         print(f"{args.run_dir}: no insights yet (insights.enabled, every insights.interval "
               "evaluations; on by default when LLM operators propose)")
-        return 1
+        return 0
     for v in versions:
         print(f"## insights v{v.version} after {v.evaluations} evaluations ({v.source})\n")
         print(v.text.rstrip() + "\n")

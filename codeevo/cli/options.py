@@ -18,7 +18,10 @@ from codeevo.errors import ConfigError
 from codeevo.problem import Problem
 
 
-def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True) -> None:
+def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True,
+                    evolution: bool = True) -> None:
+    """The config flags; `budget` and `evolution` (models, islands, slots) only where a
+    command runs an evolution (`eval` scores one program: neither applies)."""
     g = p.add_argument_group("run settings (override the config)")
     g.add_argument("--config", action="append", default=[], metavar="FILE",
                    help="YAML run config (repeatable; later files win)")
@@ -30,10 +33,12 @@ def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True) -> None:
         g.add_argument("--wall-time", type=float, metavar="SECONDS", help="budget: wall time")
         g.add_argument("--max-tokens", type=int, help="budget: LLM tokens")
         g.add_argument("--max-cost", type=float, metavar="DOLLARS", help="budget: LLM dollars")
+    g.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
+    if not evolution:
+        return
     g.add_argument("--model", action="append", default=[], metavar="LITELLM_MODEL",
                    help="LLM model (repeatable: an equal-weight ensemble)")
     g.add_argument("--api-base", help="OpenAI-compatible server for --model")
-    g.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
     g.add_argument("--islands", type=int)
     g.add_argument("--proposal-slots", type=int)
     g.add_argument("--eval-slots", type=int)

@@ -79,6 +79,7 @@ class InsightMemory:
         self._scores: dict[str, float | None] = {}
         self._best: tuple[float, str] | None = None
         self._busy = False
+        self._pending = False  # a summary is due: new candidates wait for it
         last = self.current.evaluations if self.current else 0
         self.next_at = last + config.interval
 
@@ -99,6 +100,12 @@ class InsightMemory:
             pscore is not None else None
         self._window.append(_Seen(cand.seq, cand.id, parent, cand.operator, cand.model,
                                   cand.status.value, cand.stage, cand.reason, gain, cand.score))
+        self._pending = evaluations >= self.next_at
+
+    @property
+    def ready(self) -> bool:
+        """False from the record that makes a summary due until it is written."""
+        return not (self._busy or self._pending)
 
     def due(self, evaluations: int) -> bool:
         return evaluations >= self.next_at and bool(self._window) and not self._busy
@@ -133,6 +140,7 @@ class InsightMemory:
             return insight
         finally:
             self._busy = False
+            self._pending = False
 
     async def _ask(self, digest: str, count: int, version: int) -> tuple[str, str] | None:
         assert self.client is not None

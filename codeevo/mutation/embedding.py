@@ -127,6 +127,18 @@ class EmbeddingError(Exception):
     """An embedding request failed (the caller falls back to the offline embedding)."""
 
 
+class StoredOnlyEmbedder:
+    """A replay's stand-in for an embedding model: never calls it (a replay has no network);
+    the store answers, and a program it has no vector for is an error (the screen then goes
+    on with the offline embedding, as the recorded run would have had to)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def embed(self, texts: list[str]) -> Embedded:
+        raise EmbeddingError(f"{self.name}: replay has no recorded vector for a program")
+
+
 class LiteLLMEmbedder:
     """A litellm embedding model (`novelty.embedding_model`), called on the driver's loop."""
 
@@ -185,28 +197,39 @@ def _unit(vec: Vector) -> Vector:
 
 
 class EmbeddingStore:
-    """Vectors by (embedder name, program hash), appended to a JSON-lines file as computed."""
+    """Vectors by (embedder name, program hash), appended to a JSON-lines file as computed;
+    `read_paths` are other runs' files read too (a replay reads its recording's)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, read_paths: tuple[Path, ...] = ()) -> None:
         self.path = path
         self._vectors: dict[tuple[str, str], Vector] = {}
-        if path is not None and path.is_file():
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        self._own: set[tuple[str, str]] = set()  # keys already in our own file
+        for file in (*read_paths, *([path] if path is not None else [])):
+            if not file.is_file():
+                continue
+            own = file == path
+            for line in file.read_text(encoding="utf-8", errors="replace").splitlines():
                 try:
                     row = json.loads(line)
                     raw = base64.b64decode(row["v"])
-                    self._vectors[(str(row["m"]), str(row["h"]))] = np.frombuffer(
-                        raw, dtype="<f4").copy()
+                    key = (str(row["m"]), str(row["h"]))
+                    self._vectors[key] = np.frombuffer(raw, dtype="<f4").copy()
+                    if own:
+                        self._own.add(key)
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn last line from a killed run
 
     def get(self, model: str, digest: str) -> Vector | None:
-        return self._vectors.get((model, digest))
+        vec = self._vectors.get((model, digest))
+        if vec is not None and (model, digest) not in self._own:
+            self.put(model, digest, vec)  # read from another run: keep a copy of our own
+        return vec
 
     def put(self, model: str, digest: str, vec: Vector) -> None:
-        if (model, digest) in self._vectors:
+        if (model, digest) in self._own:
             return
         self._vectors[(model, digest)] = vec
+        self._own.add((model, digest))
         if self.path is not None:
             data = base64.b64encode(np.asarray(vec, dtype="<f4").tobytes()).decode()
             with self.path.open("a", encoding="utf-8") as fh:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from codeevo.budget import SpendCeiling
 from codeevo.config import RunConfig
 from codeevo.llm.base import LLMClient
 from codeevo.mutation.base import Operator
@@ -13,15 +14,16 @@ OFFLINE_NOTICE = "no LLM configured: using the offline AST mutation operator (no
 
 
 def make_operators(
-    config: RunConfig, llm_dir: Path | None
+    config: RunConfig, llm_dir: Path | None, ceiling: SpendCeiling | None = None
 ) -> tuple[dict[str, Operator], dict[str, float], str | None]:
-    """(operators by name, mix weights, a one-line notice or None)."""
-    ops, mix, notice, _ = make_operators_and_client(config, llm_dir)
+    """(operators by name, mix weights, a one-line notice or None). `ceiling` holds the run's
+    token and dollar budgets, which the LLM client reserves request by request."""
+    ops, mix, notice, _ = make_operators_and_client(config, llm_dir, ceiling)
     return ops, mix, notice
 
 
 def make_operators_and_client(
-    config: RunConfig, llm_dir: Path | None
+    config: RunConfig, llm_dir: Path | None, ceiling: SpendCeiling | None = None
 ) -> tuple[dict[str, Operator], dict[str, float], str | None, LLMClient | None]:
     """`make_operators` plus the LLM client the operators share (None offline): the novelty
     judge and the insight summariser ask through it too."""
@@ -33,7 +35,8 @@ def make_operators_and_client(
     from codeevo.llm.client import make_client
     from codeevo.mutation.llm_ops import make_llm_operators
 
-    client = make_client(config.llm, store_dir=llm_dir, slots=config.engine.proposal_slots)
+    client = make_client(config.llm, store_dir=llm_dir, slots=config.engine.proposal_slots,
+                         ceiling=ceiling)
     ops.update(make_llm_operators(config, client))
     mix = {k: w for k, w in config.operators.mix.items() if w > 0 and k in ops}
     return ops, mix, None, client

@@ -80,8 +80,10 @@ def test_example_folder_runs_with_the_loopback_model(
             "diff_based_evolution": True, "log_level": "DEBUG"}))
         args += ["--config", str(cfg)]
     else:
-        args += ["--model", "openai/nudger", "--api-base", llm_server.base_url + "/v1",
-                 "--set", "operators.mix={diff: 1}"]
+        # shinka.yaml sets max_api_costs: a cost budget needs the model's price (free here)
+        args += ["--set", "llm.models=[{name: openai/nudger, api_base: "
+                 f"{llm_server.base_url}/v1, input_price_per_mtok: 0, "
+                 "output_price_per_mtok: 0}]", "--set", "operators.mix={diff: 1}"]
     code = main(args)
     captured = capsys.readouterr()
     summary = json.loads(captured.out.strip().splitlines()[-1])
