@@ -182,3 +182,46 @@ def test_offline_run_writes_digests_when_enabled(tmp_path: Path,
                  "--evals", "3"]) == 0
     assert main(["insights", str(empty)]) == 0  # offline runs write none by default
     assert "no insights yet" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_replay_of_a_concurrent_run_with_insights_reproduces_it(
+        tmp_path: Path, llm_server: ScriptedLLMServer,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Several candidates in flight, a summary every 5 evaluations: candidates started after
+    a summary see it, in the run and in its replay, so the replay's lineage (prompts
+    included) is the run's."""
+    from tests.llm.test_e2e import _lineage
+    from tests.llm.test_replay_concurrent import JitteryToy
+
+    llm_server.responder = _summariser(JitteryToy(seed=7))  # type: ignore[arg-type]
+    problem = make_toy_problem(tmp_path)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "seed": 5, "population": {"num_islands": 2},
+        "llm": {"models": [{"name": "openai/toy", "api_base": llm_server.base_url + "/v1"}],
+                "timeout": 10, "max_retries": 1},
+        "insights": {"interval": 5},
+        "engine": {"proposal_slots": 4, "eval_slots": 2},
+        "budget": {"max_evaluations": 21}}))
+    run = tmp_path / "run"
+    assert main(["run", str(problem), "--config", str(cfg), "--out", str(run),
+                 "--sandbox", "local", "--quiet"]) == 0
+    versions = InsightStore(run / "lineage.git").history()
+    assert [v.evaluations for v in versions] == [5, 10, 15, 20]
+    with GitLineageStore.open(run / "lineage.git") as store:
+        cands = [c for c in store.candidates() if c.operator != "seed"]
+        assert sum(1 for c in cands if c.extra["sched"]["after"] < c.seq) >= 5  # overlapped
+        # every candidate started after the record that made the first summary due (the
+        # 5th evaluation) was prompted with insights; none started before it was
+        evaluated = [c for c in store.candidates() if c.status.value != "rejected"]
+        due_at = evaluated[4].seq + 1  # records done once the 5th evaluation was recorded
+        for c in cands:
+            prompt = store.files(c.id).get("exchange/prompt.md", "")
+            assert ("lesson" in prompt) == (c.extra["sched"]["after"] >= due_at), c.id
+    llm_server.stop()
+    again = tmp_path / "replay"
+    assert main(["replay", str(run), "--out", str(again), "--quiet"]) == 0
+    capsys.readouterr()
+    assert _lineage(again) == _lineage(run)
+    assert InsightStore(again / "lineage.git").history() == versions
