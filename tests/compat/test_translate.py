@@ -178,3 +178,34 @@ def test_config_file_format_detection(tmp_path: Path) -> None:
     assert layer == {"budget": {"max_evaluations": 10}}
     assert any("log_level" in w for w in warnings)
     assert any("system_message" in w and "not used" in w for w in warnings)
+
+
+def test_openevolve_template_dir_becomes_codeevo_templates(tmp_path: Path) -> None:
+    from codeevo.candidate import Candidate
+    from codeevo.mutation.base import ParentView, ProposalRequest
+    from codeevo.mutation.prompts import build_messages
+
+    folder = _oe(tmp_path, "prompt:\n  template_dir: tpl\ndiff_based_evolution: true\n")
+    (folder / "tpl").mkdir()
+    (folder / "tpl" / "system_message.txt").write_text("You optimise {language} code. Cost: $5.")
+    (folder / "tpl" / "diff_user.txt").write_text(
+        "Fitness {fitness_score}; focus: {improvement_areas}\n{artifacts}\n"
+        "```{language}\n{current_program}\n```\n{evolution_history}\n"
+        "Answer with <<<<<<< SEARCH / ======= / >>>>>>> REPLACE blocks.")
+    (folder / "tpl" / "evaluation.txt").write_text("unused")
+    problem = load_problem(folder)
+    assert set(problem.templates) == {"system", "user_diff"}
+    notes = "\n".join(problem.origin.warnings if problem.origin else [])
+    assert "{improvement_areas}" in notes and "evaluation.txt" in notes
+    parent = ParentView(Candidate(id="c000000", seq=0, score=1.5), problem.seed_program,
+                        {"stderr": "warning: slow"})
+    request = ProposalRequest(problem=problem, parent=parent)
+    system, user = build_messages(request, "diff")
+    assert system["content"] == "You optimise python code. Cost: $5."
+    text = user["content"]
+    assert text.startswith("Fitness ; focus: \n")  # placeholders without a counterpart dropped
+    assert "# Current program (score: 1.5)" in text and "X = 1.0" in text
+    assert "warning: slow" in text  # {artifacts} -> the evaluator feedback section
+    assert text.count("```python") == 1  # the template's own fence was folded into $parents
+    _, rewrite = build_messages(request, "rewrite")  # other operators keep codeevo's template
+    assert "Fitness" not in rewrite["content"]
