@@ -35,6 +35,7 @@ from codeevo.population.selection import (
 )
 from codeevo.problem import Problem
 from codeevo.sandbox.base import Sandbox, SandboxJob
+from codeevo.sandbox.slots import resolve_eval_slots
 from codeevo.schedule import EXCHANGE_TRAIL, ExchangeTrail, Planned, ReplayPlan, Stamp
 from codeevo.stats import RunStats
 from codeevo.steering import Steering
@@ -135,7 +136,11 @@ class Engine:
         self._running.set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._proposal_sem = asyncio.Semaphore(config.engine.proposal_slots)
-        self._eval_sem = asyncio.Semaphore(config.engine.eval_slots)
+        # `eval_slots: auto` = usable cores (GPUs for docker-gpu): one function for engine
+        # and executors alike.
+        self.eval_slots = resolve_eval_slots(config.engine.eval_slots, config.sandbox,
+                                             getattr(sandbox, "name", None))
+        self._eval_sem = asyncio.Semaphore(self.eval_slots)
         self._t0 = time.monotonic()
         self._evals_at_start = 0
 
@@ -267,7 +272,7 @@ class Engine:
 
     def _max_in_flight(self) -> int:
         e = self.config.engine
-        return e.max_in_flight or (e.proposal_slots + e.eval_slots)
+        return e.max_in_flight or (e.proposal_slots + self.eval_slots)
 
     def _finish(self, reason: str) -> None:
         self._finished = True
@@ -345,7 +350,8 @@ class Engine:
                 Proposal(program=program, operator=operator), island=0, result=result
             )
             cand.extra["label"] = label
-            cand.timings = {"eval": round(result.elapsed, 4), "total": time.monotonic() - t0}
+            cand.timings = {"eval": round(result.elapsed, 4), **_eval_timings(result),
+                            "total": round(time.monotonic() - t0, 4)}
             await self._record(cand, program, result, Proposal(program=program, operator=operator))
         if self.islands.best() is None:
             seed = self.store.commit_of(candidate_id(0))
@@ -492,9 +498,10 @@ class Engine:
                 return await self._after_record()
         t1 = time.monotonic()
         async with self._eval_sem:
+            t_queue = time.monotonic() - t1  # waiting for an eval slot
             result = await self._evaluate(program, "candidate")
         await self._finish_candidate(work, proposal, program, result, t0, t_prop,
-                                     time.monotonic() - t1)
+                                     time.monotonic() - t1 - t_queue, t_queue)
         await self._after_record()
 
     def _archive_programs(self, island: int) -> dict[str, tuple[str, str]]:
@@ -528,6 +535,7 @@ class Engine:
             evaluator_config=self.problem.config.evaluator.config,
             assets_dir=self.assets_dir,
             candidate_id=label,
+            warm_imports=tuple(self.problem.config.warm_imports),
         )
         result = await self.sandbox.evaluate(job)
         if result.status == Status.OK:
@@ -538,10 +546,13 @@ class Engine:
 
     async def _finish_candidate(
         self, work: _Work, proposal: Proposal, program: str, result: EvalResult,
-        t0: float, t_prop: float, t_eval: float,
+        t0: float, t_prop: float, t_eval: float, t_queue: float = 0.0,
     ) -> None:
         cand = self._new_candidate(proposal, island=work.island, result=result)
-        cand.timings = {"propose": round(t_prop, 4), "eval": round(t_eval, 4),
+        # queue: waiting for an eval slot; eval: in the sandbox, split by _eval_timings into
+        # startup (a runner started for it), setup (evaluator import + setup) and score.
+        cand.timings = {"propose": round(t_prop, 4), "queue": round(t_queue, 4),
+                        "eval": round(t_eval, 4), **_eval_timings(result),
                         "total": round(time.monotonic() - t0, 4)}
         cand.extra["sched"] = work.stamp.as_json()
         if work.trail.keys:
@@ -620,7 +631,7 @@ class Engine:
             id=cand.id, seq=cand.seq, parents=cand.parents, operator=cand.operator,
             model=cand.model, cost=cand.cost, tokens=cand.tokens,
             island=cand.island, status=cand.status.value, stage=cand.stage, reason=cand.reason,
-            score=cand.score, cell=cand.cell, inserted=inserted,
+            score=cand.score, cell=cand.cell, inserted=inserted, timings=cand.timings,
         )
         if inserted:
             self._emit("inserted", id=cand.id, island=cand.island, cell=cand.cell,
@@ -664,6 +675,13 @@ class Engine:
         event = self.events.emit(kind, **fields)
         if self.on_event is not None:
             self.on_event(event)
+
+
+def _eval_timings(result: EvalResult) -> dict[str, float]:
+    """The sandbox's split of an evaluation: startup / setup / score (seconds, rounded), and
+    cpu: CPU-seconds the sandbox's runner and candidate processes used."""
+    return {k: round(result.timings[k], 4) for k in ("startup", "setup", "score", "cpu")
+            if k in result.timings}
 
 
 def as_recorded(verdict: Screening, planned: Planned) -> Screening:

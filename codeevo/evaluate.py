@@ -43,6 +43,7 @@ async def evaluate_program(
             stages=tuple(problem.config.stages),
             evaluator_config=ev_cfg,
             assets_dir=assets,
+            warm_imports=tuple(problem.config.warm_imports),
         )
         result = await sandbox.evaluate(job)
     finally:
