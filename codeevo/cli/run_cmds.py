@@ -17,7 +17,8 @@ from codeevo.errors import RunDirError
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="evolve a problem (a new run directory)")
-    p.add_argument("problem", type=Path, help="problem folder (holds problem.yaml)")
+    p.add_argument("problem", type=Path, help="problem folder (holds problem.yaml), or an "
+                   "OpenEvolve / ShinkaEvolve folder (run unchanged: docs/migrating.md)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<problem>-<time>)")
     _output_flags(p)
     add_run_options(p)
@@ -37,7 +38,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_best)
 
     p = sub.add_parser("eval", help="score one program on a problem")
-    p.add_argument("problem", type=Path)
+    p.add_argument("problem", type=Path, help="problem folder, or an OpenEvolve / ShinkaEvolve "
+                   "folder")
     p.add_argument("--program", type=Path, help="program file (default: the seed)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--evaluator-set", action="append", default=[], metavar="KEY=VALUE",

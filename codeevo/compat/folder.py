@@ -155,6 +155,7 @@ def _problem(spec: FolderSpec) -> Problem:
     stages, functions = _stages(spec, defined)
     features, feature_metrics, score_feature = _features(spec, seed_text)
     shared = _shares_process(ev_tree)
+    spec.notes.extend(_unprovided_imports(ev_tree, spec.evaluator.name))
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec.root.name) or "problem"
     adapter_cfg: dict[str, Any] = {
         "format": spec.fmt, "evaluator_file": spec.evaluator.relative_to(spec.root).as_posix(),
@@ -281,6 +282,46 @@ def _features(spec: FolderSpec, seed: str) -> tuple[list[FeatureConfig], list[st
                                      "codeevo bins over a fixed range, [0, 1] assumed (set "
                                      "low/high after `codeevo import`)")
     return out, metrics, score
+
+
+# What the stand-ins (codeevo/compat/standins) provide: module -> the names it exports.
+_PROVIDED: dict[str, set[str]] = {
+    "openevolve": {"EvaluationResult", "evaluation_result"},
+    "openevolve.evaluation_result": {"EvaluationResult"},
+    "shinka": {"core"},
+    "shinka.core": {"load_program", "run_shinka_eval", "save_json_results", "wrap_eval"},
+    "shinka.core.wrap_eval": {"load_program", "run_shinka_eval", "save_json_results"},
+}
+STANDINS_COVER = "openevolve.evaluation_result (EvaluationResult) and shinka.core (run_shinka_eval)"
+
+
+def _unprovided_imports(tree: ast.Module, filename: str) -> list[str]:
+    """A note for each import of an OpenEvolve / ShinkaEvolve module or name that no stand-in
+    provides (``shinka.llm``, ``openevolve.Controller``): such an evaluator fails until the
+    framework itself is installed in the sandbox, and the user hears so before the run."""
+    missing: dict[str, int] = {}
+    for node in ast.walk(tree):
+        names: list[str] = []
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names if a.name not in _PROVIDED
+                     and a.name.split(".")[0] in ("openevolve", "shinka")]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            mod = node.module
+            if mod.split(".")[0] not in ("openevolve", "shinka"):
+                continue
+            if mod not in _PROVIDED:
+                names = [mod]
+            else:
+                names = [f"{mod}.{a.name}" for a in node.names
+                         if a.name != "*" and a.name not in _PROVIDED[mod]]
+        for name in names:
+            missing.setdefault(name, line)
+    return [f"{filename}:{line}: imports {name}, which codeevo's stand-ins do not provide (they "
+            f"cover {STANDINS_COVER}); its evaluations fail unless "
+            f"{'OpenEvolve' if name.startswith('openevolve') else 'ShinkaEvolve'} itself is "
+            "installed where the candidate runs"
+            for name, line in sorted(missing.items(), key=lambda kv: kv[1])]
 
 
 def _shares_process(tree: ast.Module) -> bool:

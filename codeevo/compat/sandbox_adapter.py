@@ -139,8 +139,13 @@ def run_stage(ctx: Any) -> dict[str, Any]:
     if run.status != "ok":
         arts = {"traceback": run.traceback} if run.traceback else {}
         arts.update(_tails(run))
+        reason = f"{cfg['evaluator_file']} ({function}): {run.error}"
+        if "No module named 'openevolve" in reason or "No module named 'shinka" in reason:
+            reason += (" (codeevo's stand-ins cover openevolve.evaluation_result and "
+                       "shinka.core's run_shinka_eval only; this evaluator needs the framework "
+                       "itself installed where the candidate runs)")
         return {"score": None, "status": _STATUS.get(run.status, "failed"),
-                "reason": f"{cfg['evaluator_file']} ({function}): {run.error}", "artifacts": arts}
+                "reason": reason, "artifacts": arts}
     value = run.value if isinstance(run.value, dict) else {}
     if fmt == "openevolve":
         return _openevolve(ctx, value, run)

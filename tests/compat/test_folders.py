@@ -179,3 +179,29 @@ def test_find_problems_lists_foreign_folders() -> None:
     r = codeevo("problems", "--json")
     names = {row["name"] for row in json.loads(r.stdout)}
     assert {"openevolve_knapsack", "shinka_spread", "circle_packing"} <= names
+
+
+def test_imports_no_standin_provides_are_named_before_and_after(tmp_path: Path) -> None:
+    """An evaluator importing a framework module the stand-ins lack (an LLM judge from
+    shinka.llm) is named when the folder loads, and its failure says why."""
+    folder = write(tmp_path / "sh", {
+        "initial.py": "# EVOLVE-BLOCK-START\ndef f():\n    return 3.0\n# EVOLVE-BLOCK-END\n",
+        "evaluate.py": (
+            "import os\n"
+            "from shinka.core import run_shinka_eval\n"
+            "from shinka.llm import LLMClient\n\n"
+            "def main(program_path, results_dir):\n"
+            "    run_shinka_eval(program_path, results_dir, 'f', 1,\n"
+            "                    aggregate_metrics_fn=lambda r: {'combined_score': r[0]})\n")})
+    origin = load_problem(folder).origin
+    assert origin is not None
+    (note,) = [n for n in origin.notices() if "stand-ins" in n]
+    assert note.startswith("evaluate.py:3: imports shinka.llm,")
+    assert "run_shinka_eval" not in note.split("cover")[0]  # a provided import is not named
+    result = _score(folder)
+    assert result.status == Status.FAILED
+    assert "No module named 'shinka.llm'" in (result.reason or "")
+    assert "stand-ins cover" in (result.reason or "")
+    ok = write(tmp_path / "ok", {"initial_program.py": OE_SEED, "evaluator.py": OE_EVALUATOR})
+    assert not [n for n in load_problem(ok).origin.notices()  # type: ignore[union-attr]
+                if "stand-ins" in n]
