@@ -109,6 +109,9 @@ async def test_new_run_form_starts_a_foreign_folder(tmp_path: Path) -> None:
         dash = app.screen
         assert isinstance(dash, DashboardScreen)
         await wait_for(pilot, lambda: dash.state.status == "finished", 120)
+        # the "stopped" event comes before the engine thread closes the run (and releases the
+        # driver lock): wait for the thread, or run_summary may still see a live driver
+        await wait_for(pilot, lambda: dash.live is not None and dash.live.done.is_set(), 60)
     run = tmp_path / "runs" / "spread"
     assert run_summary(run).status == "finished"
     meta = json.loads((run / "run.json").read_text())
