@@ -2,10 +2,11 @@
 
 Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic) and
 ``POST /v1/embeddings`` (OpenAI embeddings: `embedder` maps each input text to a vector; the
-default hashes character trigrams), also without the ``/v1`` prefix. Each request takes the next scripted `Reply` (from the queue of its
-model if one was scripted, else the shared queue); when the queues are empty, `responder` (if
-set) makes the reply from the request. Faults: 429 with Retry-After, 5xx, hangs, malformed JSON,
-empty bodies, empty message content. Every request is logged (path, headers, JSON body, time).
+default hashes character trigrams), also without the ``/v1`` prefix. Each request takes the
+next scripted `Reply` (from the queue of its model if one was scripted, else the shared
+queue); when the queues are empty, `responder` (if set) makes the reply from the request.
+Faults: 429 with Retry-After, 5xx, hangs, malformed JSON, empty bodies, empty message content.
+Every request is logged (path, headers, JSON body, time).
 """
 
 from __future__ import annotations

@@ -14,9 +14,11 @@ import yaml
 
 from codeevo.cli import main
 from codeevo.events import read_events
+from codeevo.lineage.store import GitLineageStore
 from codeevo.mutation.embedding import LiteLLMEmbedder
+from codeevo.mutation.novelty import JUDGE_SYSTEM
 
-from .server import ScriptedLLMServer, server_error
+from .server import LoggedRequest, Reply, ScriptedLLMServer, ok, server_error
 from .toy import ToyModel, make_toy_problem
 
 EMB = "openai/text-embedding-3-small"
@@ -92,3 +94,67 @@ def test_a_failing_embedding_model_hands_over_to_the_offline_embedding(
     assert stopped["novelty"]["checked"] >= 5
     (warning,) = [e for e in events if e["kind"] == "warning"]
     assert "offline embedding used" in warning["message"] and "401" in warning["message"]
+
+
+class _Judge:
+    """The toy model, except that it judges: every other too-similar child is NOT NOVEL."""
+
+    def __init__(self) -> None:
+        self.toy = ToyModel()
+        self.verdicts = 0
+
+    def __call__(self, req: LoggedRequest) -> Reply:
+        system = next((m.get("content", "") for m in req.body.get("messages", [])
+                       if m.get("role") == "system"), "")
+        if system != JUDGE_SYSTEM:
+            return self.toy(req)
+        self.verdicts += 1
+        if self.verdicts % 2:
+            return ok("NOT NOVEL: only X moved a little", tokens_in=300, tokens_out=8)
+        return ok("NOVEL: worth a look", tokens_in=300, tokens_out=5)
+
+
+@pytest.mark.slow
+def test_the_llm_judge_decides_on_the_loopback_server(
+        tmp_path: Path, llm_server: ScriptedLLMServer,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """With novelty.judge, a child above the threshold goes to the model: its NOT NOVEL
+    rejects the child before the sandbox (rejected:novelty, the transcript in the commit), its
+    NOVEL lets the child be evaluated; the judge's tokens are charged to the child."""
+    judge = _Judge()
+    llm_server.responder = judge
+    problem = make_toy_problem(tmp_path)
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({
+        "seed": 4, "population": {"num_islands": 1},
+        "llm": {"models": [{"name": "openai/toy", "api_base": llm_server.base_url + "/v1"}],
+                "timeout": 10, "max_retries": 1},
+        "novelty": {"enabled": True, "threshold": 0.01, "judge": True},  # every child is judged
+        "insights": {"enabled": False},
+        "engine": {"max_in_flight": 1}, "budget": {"max_evaluations": 6}}))
+    run = tmp_path / "runs" / "toy"
+    code = main(["run", str(problem), "--config", str(config), "--out", str(run),
+                 "--sandbox", "local", "--json"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and summary["finished"]
+    assert judge.verdicts >= 6 and summary["novelty"]["judged"] == judge.verdicts
+    with GitLineageStore.open(run / "lineage.git") as store:
+        cands = [c for c in store.candidates() if c.operator != "seed"]
+        rejected = [c for c in cands if c.stage == "novelty"]
+        # a child nearest to a recent candidate (not an archive elite) is rejected unjudged
+        judged = [c for c in rejected if "judged not novel" in (c.reason or "")]
+        passed = [c for c in cands if c.stage != "novelty"]
+        assert summary["novelty"]["rejected"] == len(rejected)
+        assert len(judged) == (judge.verdicts + 1) // 2 and len(passed) == judge.verdicts // 2
+        for c in judged:
+            assert c.status.value == "rejected" and c.score is None
+            assert "judged not novel by openai/toy" in (c.reason or "")
+            files = store.files(c.id)
+            assert "exchange/novelty-prompt.md" in files
+            assert "exchange/novelty-response.md" in files
+            # the proposal's tokens (toy: 700 rewrite, 800 diff, 900 crossover) and the judge's
+            assert c.tokens["input"] in (700 + 300, 800 + 300, 900 + 300)
+        assert all(c.status.value == "ok" for c in passed)  # judged NOVEL: evaluated
+    screened = [e for e in read_events(run / "events.jsonl")
+                if e["kind"] == "screened" and e.get("stage") == "novelty"]
+    assert len(screened) == len(rejected)
