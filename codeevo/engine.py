@@ -23,7 +23,14 @@ from codeevo.config import RunConfig
 from codeevo.errors import CodeevoError, ProviderError
 from codeevo.events import EventLog
 from codeevo.lineage.base import LineageStore
-from codeevo.mutation.base import Operator, ParentView, Proposal, ProposalRequest
+from codeevo.mutation.base import (
+    LearningOperator,
+    Operator,
+    Outcome,
+    ParentView,
+    Proposal,
+    ProposalRequest,
+)
 from codeevo.mutation.novelty import NoveltyVerdict
 from codeevo.mutation.screen import Screening, program_hash, screen
 from codeevo.population.islands import IslandModel
@@ -102,6 +109,9 @@ class Engine:
         self.mix = {k: w for k, w in mix.items() if w > 0 and k in operators}
         if not self.mix:
             raise ValueError("operator mix selects none of the available operators")
+        # Operators that learn from their own results (the tuner) see each of their candidates.
+        self._learners = {op.name: op for op in operators.values()
+                          if isinstance(op, LearningOperator)}
         self.store = store
         self.events = events
         self.assets_dir = assets_dir
@@ -184,6 +194,13 @@ class Engine:
             if cand.status != Status.REJECTED:
                 self._insert(cand, replay=True)
             self.steering.restored(cand, self.stats.evaluations)
+            learner = self._learners.get(cand.operator)
+            if learner is not None:
+                files = self.store.files(cand.id)
+                exchange = {k[len("exchange/"):]: v for k, v in files.items()
+                            if k.startswith("exchange/")}
+                program = self.store.program(cand.id) if cand.program_hash else ""
+                learner.observe(Outcome(cand, program, exchange))
         for cand_id in self._archived_ids():
             self.programs[cand_id] = self.store.program(cand_id)
         self._resumed = n > 0
@@ -614,6 +631,9 @@ class Engine:
         else:
             self._consecutive_rejects = 0
         self.store.record(cand, program, files)
+        learner = self._learners.get(cand.operator)
+        if learner is not None:
+            learner.observe(Outcome(cand, program, dict(proposal.exchange)))
         self._recorded(cand, inserted)
         for kind, fields in self.steering.recorded(cand, self.stats.evaluations):
             self._emit(kind, **fields)
