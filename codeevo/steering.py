@@ -27,6 +27,7 @@ from codeevo.mutation.embedding import (
     StoredOnlyEmbedder,
 )
 from codeevo.mutation.novelty import NoveltyJudge, NoveltyScreen, NoveltyVerdict
+from codeevo.mutation.registry import OFFLINE
 
 Event = tuple[str, dict[str, Any]]
 EMBEDDINGS_FILE = "embeddings.jsonl"
@@ -147,8 +148,8 @@ def make_steering(config: RunConfig, mix: dict[str, float], client: LLMClient | 
     bc = config.bandit
     ops = [k for k, w in mix.items() if w > 0]
     if _on(bc.enabled, len(models) >= 2) and ops:
-        steering.bandit = OperatorBandit(bc, models, ops)
-        notices.append(f"bandit: {bc.kind} over {len(models) * len(ops)} (model, operator) "
+        steering.bandit = OperatorBandit(bc, models, ops, modelless=OFFLINE)
+        notices.append(f"bandit: {bc.kind} over {len(steering.bandit.arms)} (model, operator) "
                        f"arms, cost weight {bc.cost_weight:g} (replaces the fixed weights)")
     ic = config.insights
     if _on(ic.enabled, llm):

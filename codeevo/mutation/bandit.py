@@ -38,9 +38,14 @@ class OperatorBandit:
     """Chooses the (model, operator) of each proposal; learns from recorded candidates."""
 
     def __init__(self, config: BanditConfig, models: Iterable[str | None],
-                 operators: Iterable[str]) -> None:
+                 operators: Iterable[str], modelless: Iterable[str] = ()) -> None:
+        """One arm per (model, operator); an operator in `modelless` (the AST mutator, the
+        tuner: they call no model, and record no model) gets one arm, (None, operator)."""
         self.config = config
-        self.arms: list[Arm] = [(m, o) for m in models for o in operators]
+        alone = set(modelless)
+        ops = list(operators)
+        self.arms: list[Arm] = [(m, o) for m in models for o in ops if o not in alone]
+        self.arms += [(None, o) for o in ops if o in alone]
         if not self.arms:
             raise ValueError("the bandit needs at least one model and one operator")
         self.stats: dict[Arm, ArmStats] = {arm: ArmStats() for arm in self.arms}

@@ -98,3 +98,23 @@ def test_reports_and_exclusions() -> None:
     arm = next(a for a in report["arms"] if a["operator"] == "diff")
     assert (arm["pulls"], arm["window"], arm["share"], arm["improved"]) == (3, 3, 1.0, 3)
     assert arm["reward"] == 1.0 and arm["cost"] == 0.01
+
+
+@pytest.mark.parametrize("kind", ["ucb", "thompson"])
+def test_an_operator_without_a_model_is_one_arm_and_learns(kind: str) -> None:
+    """The AST mutator and the tuner call no model (their candidates record none): one arm
+    each, credited with their candidates. As (model, tune) arms they were never credited, and
+    UCB chose the first of them forever."""
+    bandit = OperatorBandit(BanditConfig(kind=kind), ["a", "b"], ["diff", "tune"],
+                            modelless=("ast", "tune"))
+    assert bandit.arms == [("a", "diff"), ("b", "diff"), (None, "tune")]
+    rng = random.Random(3)
+    chosen = []
+    for seq in range(1, 41):
+        model, op = bandit.choose(rng)
+        chosen.append((model, op))
+        bandit.observe(Candidate(id=f"c{seq:06d}", seq=seq, parents=["c000000"], operator=op,
+                                 model=model, status=Status.OK, score=0.0))
+    assert bandit.stats[(None, "tune")].pulls == chosen.count((None, "tune")) > 0
+    assert sum(s.pulls for s in bandit.stats.values()) == 40  # every candidate credited
+    assert len(set(chosen)) == 3
