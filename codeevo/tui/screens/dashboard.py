@@ -40,6 +40,7 @@ from codeevo.tui.widgets.leaderboard import Leaderboard
 from codeevo.tui.widgets.outcome_bars import OutcomeBars
 from codeevo.tui.widgets.run_header import RunHeader
 from codeevo.tui.widgets.score_plot import ISLAND_COLOURS, OVERALL, ScorePlot, Series
+from codeevo.tui.widgets.steering_panel import SteeringPanel
 from codeevo.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -185,6 +186,7 @@ class DashboardScreen(Screen[None]):
             yield RunHeader(id="header")
             yield MapArea(id="maps")
             yield Static("", id="cell")
+            yield SteeringPanel(self.run_path, id="steering")  # hidden until bandit/insights
             with TabbedContent(id="tabs", initial="board"):
                 with TabPane("Leaderboard", id="board"):
                     yield Static("", id="board-title")
@@ -274,6 +276,7 @@ class DashboardScreen(Screen[None]):
             self.state.apply(event)
         changes = self.index.apply(events)
         self.batches += 1
+        self.query_one("#steering", SteeringPanel).add(events)
         self.query_one("#feed", EventFeed).add(events)
         self._refresh(changes.islands, events)
 
