@@ -75,7 +75,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
         path = Path(tmp) / "program.py"
         path.write_text(program)
         rep = merge_checkpoints(path, args.base, list(args.experts), args.out, scale=scale,
-                                params=_params(args.param), memory_mb=args.memory_mb)
+                                params=_params(args.param), method=what,
+                                memory_mb=args.memory_mb)
     src = "--scale" if args.scale is not None else ("run calibration" if calibrated else "default")
     print(f"merged {rep.tensors} tensors with {what} (scale {scale:g} from {src}) -> {rep.out}")
     for note in rep.notes:
@@ -84,12 +85,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from codeevo.merging.report import markdown_table, run_report
+    from codeevo.merging.report import run_report, track_tables
 
     rows = run_report(args.run_dir, heldout=args.heldout, sandbox=args.sandbox)
     splits = ("search", "heldout") if args.heldout else ("search",)
     if args.json:
         print(json.dumps([r.as_json() for r in rows], indent=1))
     else:
-        print(markdown_table(rows, splits))
+        print(track_tables(rows, splits))
     return 0

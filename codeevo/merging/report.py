@@ -2,6 +2,8 @@
 
 Each program is scored by the problem's own evaluator through ``codeevo.evaluate``; the
 held-out zoos are the same evaluator with ``{"split": "heldout"}`` merged into its config.
+Data-free and data-assisted methods (those that read calibration data) are ranked in separate
+tables, never together (``track_tables``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from codeevo.config import RunConfig, deep_merge
+from codeevo.merging.program import track as program_track
 from codeevo.problem import Problem
 
 COLUMNS = ("normalized_acc", "gap_closed", "worst_task")
+TRACKS = ("data-free", "data-assisted")
 
 
 @dataclass
@@ -24,9 +28,11 @@ class ReportRow:
     method: str
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    track: str = "data-free"
 
     def as_json(self) -> dict[str, Any]:
-        return {"method": self.method, "results": self.results, "errors": self.errors}
+        return {"method": self.method, "track": self.track, "results": self.results,
+                "errors": self.errors}
 
 
 async def score_programs(
@@ -41,12 +47,14 @@ async def score_programs(
     rows = []
     base_cfg = problem.config.evaluator.config
     for name, program in programs.items():
-        row = ReportRow(name)
+        row = ReportRow(name, track=program_track(program))
         for split in splits:
             cfg = deep_merge(base_cfg, {"split": split})
             result = await evaluate_program(problem, program, config, evaluator_config=cfg)
             if result.status.value == "ok" and result.score is not None:
                 row.results[split] = {k: float(result.metrics.get(k, 0.0)) for k in COLUMNS}
+                # The evaluator knows whether calibration data was actually read.
+                row.track = TRACKS[int(bool(result.metrics.get("data_assisted")))]
             else:
                 row.errors[split] = f"{result.status.value}: {result.reason or ''}".strip()
         rows.append(row)
@@ -67,6 +75,19 @@ def markdown_table(rows: list[ReportRow], splits: tuple[str, ...]) -> str:
                 cells += [row.errors.get(s, "-")[:40]] + ["-"] * (len(COLUMNS) - 1)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def track_tables(rows: list[ReportRow], splits: tuple[str, ...]) -> str:
+    """One table per track, each ranked by the first split's normalized accuracy (failures
+    last); data-free and data-assisted methods never share a table."""
+    out = []
+    for track in TRACKS:
+        group = [r for r in rows if r.track == track]
+        if not group:
+            continue
+        group.sort(key=lambda r: -r.results.get(splits[0], {}).get("normalized_acc", -1.0))
+        out.append(f"{track} methods\n\n" + markdown_table(group, splits))
+    return "\n\n".join(out)
 
 
 def run_report(run_dir: Path, *, heldout: bool, sandbox: str | None = None) -> list[ReportRow]:
