@@ -2,7 +2,8 @@
 
 ``evaluator.config`` keys (all optional):
 
-- ``preset``: ``default`` (CPU, ~10 s a zoo) or ``gpu-large`` (wider backbone, 12 tasks).
+- ``preset``: ``default`` (CPU, ~10 s a zoo), ``gpu-large`` (wider backbone, 12 tasks) or
+  ``transformer`` (a small BERT-style encoder on synthetic sequence tasks, ``transformer_zoo.py``).
 - ``split``: ``search`` (fitness) or ``heldout`` (reports).
 - ``zoo``: overrides of the preset's shared settings (width, depth, augment, pretrain, probe,
   probe_shots, finetune, pool).
@@ -10,12 +11,18 @@
   the pool), ``k`` (first k tasks), ``finetune`` (recipe overrides).
 - ``scales``: the λ grid; ``device``: auto | cpu | cuda[:N]; ``time_limit``: seconds for the
   candidate's merges (all zoos together).
+- ``calibration``: ``{per_task: N}`` turns on the data-assisted track (``calibration.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from calibration import per_task  # type: ignore[import-not-found]
+from families import ZooSpecLike  # type: ignore[import-not-found]
+from transformer_zoo import PRESET as TRANSFORMER  # type: ignore[import-not-found]
+from transformer_zoo import ZOO_KEYS as TRANSFORMER_KEYS  # type: ignore[import-not-found]
+from transformer_zoo import transformer_specs  # type: ignore[import-not-found]
 from zoo import Recipe, ZooSpec  # type: ignore[import-not-found]
 
 POOL = [
@@ -51,13 +58,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "search": {"seeds": [0, 1, 2, 3], "tasks": list(range(12))},
         "heldout": {"seeds": [100, 101, 102], "tasks": [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]},
     },
+    "transformer": TRANSFORMER,
 }
 
 SCALES = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0]
 _ZOO_KEYS = {"width", "depth", "augment", "pool", "probe_shots", "pretrain", "probe", "finetune"}
 _SPLIT_KEYS = {"seeds", "tasks", "k", "finetune"}
 TOP_KEYS = {"preset", "split", "zoo", "search", "heldout", "scales", "device", "time_limit",
-            "user_zoo"}
+            "user_zoo", "calibration"}
 
 
 def check_config(config: dict[str, Any]) -> None:
@@ -73,13 +81,15 @@ def check_config(config: dict[str, Any]) -> None:
     split = config.get("split", "search")
     if split not in ("search", "heldout"):
         raise ValueError(f"evaluator.config.split: must be search or heldout, got {split!r}")
-    for key, allowed in (("zoo", _ZOO_KEYS), ("search", _SPLIT_KEYS), ("heldout", _SPLIT_KEYS)):
+    per_task(config)
+    zoo_keys = TRANSFORMER_KEYS if PRESETS[preset].get("family") == "bert" else _ZOO_KEYS
+    for key, allowed in (("zoo", zoo_keys), ("search", _SPLIT_KEYS), ("heldout", _SPLIT_KEYS)):
         bad = set(config.get(key) or {}) - allowed
         if bad:
             raise ValueError(f"evaluator.config.{key}: unknown keys {sorted(bad)}")
 
 
-def zoo_specs(config: dict[str, Any]) -> list[ZooSpec]:
+def zoo_specs(config: dict[str, Any]) -> list[ZooSpecLike]:
     """The zoos of the configured split, in order."""
     check_config(config)
     preset = PRESETS[config.get("preset", "default")]
@@ -93,6 +103,8 @@ def zoo_specs(config: dict[str, Any]) -> list[ZooSpec]:
     if not tasks:
         raise ValueError(f"evaluator.config.{split}.tasks: no tasks")
     ft = {**shared["finetune"], **(part.get("finetune") or {})}
+    if preset.get("family") == "bert":
+        return transformer_specs(shared, tasks, ft, [int(s) for s in part["seeds"]])
     base = Recipe()
     return [
         ZooSpec(
