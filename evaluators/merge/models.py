@@ -57,6 +57,9 @@ def bert_encode(w: Weights, ids: torch.Tensor, heads: int,
     n, length = ids.shape
     h = (w["embeddings.word_embeddings.weight"][ids]
          + w["embeddings.position_embeddings.weight"][:length].unsqueeze(0))
+    token_type = w.get("embeddings.token_type_embeddings.weight")
+    if token_type is not None:  # every token is of type 0, as a single-segment BERT input
+        h = h + token_type[0]
     h = _layer_norm(h, w, "embeddings.LayerNorm")
     d = h.shape[-1]
     hd = d // heads

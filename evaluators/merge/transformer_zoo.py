@@ -72,7 +72,7 @@ class TransformerZooSpec:
             "pretrain": self.pretrain.__dict__, "probe": self.probe.__dict__,
             "finetune": self.finetune.__dict__, "probe_shots": self.probe_shots,
             "frozen": list(self.frozen), "vocab": VOCAB, "length": LENGTH, "sizes": SIZES,
-            "version": 1,
+            "version": 2,
         }
 
     def model(self) -> dict[str, Any]:
@@ -98,6 +98,7 @@ def init_weights(spec: TransformerZooSpec, gen: torch.Generator) -> dict[str, to
 
     w = {"embeddings.word_embeddings.weight": normal(EMBEDDINGS, d),
          "embeddings.position_embeddings.weight": normal(LENGTH + 1, d),
+         "embeddings.token_type_embeddings.weight": torch.zeros(2, d),
          "embeddings.LayerNorm.weight": torch.ones(d), "embeddings.LayerNorm.bias": torch.zeros(d)}
     for i in range(spec.layers):
         p = f"encoder.layer.{i}."
