@@ -17,6 +17,7 @@ class Status(StrEnum):
     TIMEOUT = "timeout"  # a deadline was hit (candidate or whole sandbox)
     OOM = "oom"  # memory limit hit
     CRASHED = "crashed"  # the sandbox/runner died without a result
+    TAMPERED = "tampered"  # the result channel carried more or other than one result line
 
 
 class EvalResult(BaseModel):
@@ -33,6 +34,11 @@ class EvalResult(BaseModel):
     reason: str | None = None
     stages: list[dict[str, Any]] = Field(default_factory=list, description="per-stage score/time")
     elapsed: float = 0.0
+    timings: dict[str, float] = Field(
+        default_factory=dict,
+        description="seconds: startup (runner start, when this job paid it), setup (evaluator "
+        "import + setup), score (the stages), runner (all of it inside the runner)",
+    )
 
 
 class Candidate(BaseModel):

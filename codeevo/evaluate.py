@@ -26,6 +26,7 @@ async def evaluate_program(
     `evaluator_config` replaces the problem's `evaluator.config` (e.g. ``{"split": "heldout"}``
     merged by the caller); the prepare hook sees the same config.
     """
+    problem.check_requirements()
     ev_cfg = problem.config.evaluator.config if evaluator_config is None else evaluator_config
     own = sandbox is None
     if sandbox is None:
@@ -42,6 +43,7 @@ async def evaluate_program(
             stages=tuple(problem.config.stages),
             evaluator_config=ev_cfg,
             assets_dir=assets,
+            warm_imports=tuple(problem.config.warm_imports),
         )
         result = await sandbox.evaluate(job)
     finally:

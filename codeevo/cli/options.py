@@ -17,7 +17,10 @@ from codeevo.errors import ConfigError
 from codeevo.problem import Problem
 
 
-def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True) -> None:
+def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True,
+                    evolution: bool = True) -> None:
+    """The config flags; `budget` and `evolution` (models, islands, slots) only where a
+    command runs an evolution (`eval` scores one program: neither applies)."""
     g = p.add_argument_group("run settings (override the config)")
     g.add_argument("--config", action="append", default=[], metavar="FILE",
                    help="YAML run config (repeatable; later files win)")
@@ -29,14 +32,26 @@ def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True) -> None:
         g.add_argument("--wall-time", type=float, metavar="SECONDS", help="budget: wall time")
         g.add_argument("--max-tokens", type=int, help="budget: LLM tokens")
         g.add_argument("--max-cost", type=float, metavar="DOLLARS", help="budget: LLM dollars")
+    g.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
+    if not evolution:
+        return
     g.add_argument("--model", action="append", default=[], metavar="LITELLM_MODEL",
                    help="LLM model (repeatable: an equal-weight ensemble)")
     g.add_argument("--api-base", help="OpenAI-compatible server for --model")
-    g.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
     g.add_argument("--islands", type=int)
     g.add_argument("--proposal-slots", type=int)
-    g.add_argument("--eval-slots", type=int)
+    g.add_argument("--eval-slots", type=_slots, metavar="N|auto",
+                   help="evaluations in flight; auto = usable cores (GPUs for docker-gpu)")
     g.add_argument("--max-in-flight", type=int)
+
+
+def _slots(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:

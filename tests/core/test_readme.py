@@ -22,3 +22,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "grep -m1 -E '^pip install .*pytest' README.md" in ci
     assert "CODEEVO_REQUIRE_DOCKER=1" in ci
+
+
+def test_install_commands_use_the_lock_and_ci_also_tries_the_newest() -> None:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S)
+    assert block is not None
+    for line in block.group(1).splitlines():
+        if line.strip():
+            assert line.startswith("pip install -c constraints.txt "), line
+    assert (ROOT / "constraints.txt").is_file()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "newest versions pyproject.toml allows" in ci
+    assert "/bin/pip\" install -q --upgrade torch==2.13.0 -e '.[test]'" in ci  # no -c
