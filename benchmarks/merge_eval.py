@@ -7,10 +7,10 @@ Cold: a fresh runner per evaluation (``sandbox.warm_pool: false``): interpreter 
 import, evaluator setup (reading the zoos), the candidate's process, scoring. Warm: one runner
 scores every evaluation (setup once; candidates forked from a template that imported numpy and
 torch). The problem's seed (task arithmetic on problems/merge), through the real local
-sandbox (and with --docker the codeevo-torch image). CPU is the whole machine's busy time from /proc/stat, so
-every process counts (other load on a shared machine too: the load average is printed); the
-sandbox CPU column is what the runner and its candidates' processes used (wait4 rusage), which
-other load does not inflate (cold: it leaves out the runner's start-up).
+sandbox (and with --docker the codeevo-torch image). CPU is the whole machine's busy time from
+/proc/stat, so every process counts (other load on a shared machine too: the load average is
+printed); the sandbox CPU column is what the runner and its candidates' processes used (wait4
+rusage), which other load does not inflate (cold: it leaves out the runner's start-up).
 Target (issue 13): <= 1.0 s wall per warm evaluation (from 4.7 s cold).
 
 --table also scores every baseline (one warm runner) and prints the baseline table; --fresh
