@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from calibration import calibration_set, per_task  # type: ignore[import-not-found]  # noqa: E402
 from families import ZooSpecLike  # type: ignore[import-not-found]  # noqa: E402
-from presets import zoo_specs  # type: ignore[import-not-found]  # noqa: E402
+from presets import split_zoos  # type: ignore[import-not-found]  # noqa: E402
 
 
 def _private(path: Path) -> Path:
@@ -104,10 +104,11 @@ def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
             raise ValueError("evaluator.config.calibration: not available with user_zoo (the "
                              "data-assisted track needs a built-in zoo's forward pass)")
         return prepare_user_zoo(Path(str(config["user_zoo"])), cache_dir)
-    specs = zoo_specs(config)
-    keys: Any = [s.key() for s in specs]
+    labelled = split_zoos(config)
+    keys: Any = {"zoos": [s.key() for _, s in labelled], "labels": [label for label, _ in labelled],
+                 "manifest": 2}
     if calib:
-        keys = {"zoos": keys, "calibration": calib}
+        keys["calibration"] = calib
     out = _private(cache_dir / "merge-assets") / spec_hash(keys)
     if (out / "manifest.json").is_file():
         return out
@@ -115,7 +116,7 @@ def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     zoos = []
-    for i, spec in enumerate(specs):
+    for i, (label, spec) in enumerate(labelled):
         folder = cached_zoo(spec, cache_dir)
         meta = json.loads((folder / "meta.json").read_text())
         with np.load(folder / "zoo.npz") as arrays:
@@ -123,9 +124,9 @@ def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
             private = {k: arrays[k] for k in arrays.files if k not in weights}
         np.savez(tmp / f"weights_{i}.npz", **weights)
         np.savez(tmp / f"eval_{i}.npz", **private)
-        zoos.append({"seed": spec.seed, "tasks": meta["tasks"], "names": meta["names"],
-                     "model": spec.model(), "expert_acc": meta["expert_acc"],
-                     "pretrained_acc": meta["pretrained_acc"]})
+        zoos.append({"label": label, "seed": spec.seed, "tasks": meta["tasks"],
+                     "names": meta["names"], "model": spec.model(),
+                     "expert_acc": meta["expert_acc"], "pretrained_acc": meta["pretrained_acc"]})
         if calib:
             arrays, picked = calibration_set(spec, calib, private)
             np.savez(tmp / f"calib_{i}.npz", **arrays)
