@@ -19,11 +19,12 @@ from codeevo.config import RunConfig
 from codeevo.engine import Engine
 from codeevo.events import EventLog
 from codeevo.lineage.store import GitLineageStore
-from codeevo.mutation.registry import make_operators
+from codeevo.mutation.registry import make_operators_and_client
 from codeevo.problem import Problem, load_problem
 from codeevo.runs import RunDir
 from codeevo.sandbox.select import make_sandbox
 from codeevo.schedule import ReplayPlan
+from codeevo.steering import make_steering
 
 
 @dataclass
@@ -74,9 +75,10 @@ async def open_session(
 
     problem.check_requirements()
     await preflight(config.llm, config.budget, say=say)
-    notices: list[str] = []
+    notices: list[str] = problem.notices()
     ceiling = SpendCeiling(config.budget.max_tokens, config.budget.max_cost)
-    operators, mix, notice = make_operators(config, run_path / "llm", ceiling)
+    operators, mix, notice, client = make_operators_and_client(config, run_path / "llm",
+                                                               ceiling)
     if notice:
         notices.append(notice)
     sandbox, how = make_sandbox(config, problem)
@@ -87,13 +89,15 @@ async def open_session(
         run.acquire()
         store = GitLineageStore.open(run.lineage_path)
     else:
-        run = RunDir.create(run_path, problem.root, config)
+        run = RunDir.create(run_path, problem.root, config, problem.metadata())
         run.acquire()
         store = GitLineageStore.create(run.lineage_path)
     events = EventLog(run.events_path)
+    steering, steer_notes = make_steering(config, mix, client, run.path, store, problem.prompt)
+    notices += steer_notes
     engine = Engine(problem, config, sandbox=sandbox, operators=operators, mix=mix,
                     store=store, events=events, assets_dir=assets, on_event=on_event,
-                    ceiling=ceiling)
+                    ceiling=ceiling, steering=steering)
     engine.replay_plan = replay_plan
     if resume:
         try:
@@ -117,4 +121,4 @@ async def open_session(
 
 
 def problem_of(run: RunDir) -> Problem:
-    return load_problem(run.problem_path())
+    return load_problem(run.problem_path(), run.problem_config_file())

@@ -9,7 +9,9 @@ CORE = [
     "codeevo.config", "codeevo.problem", "codeevo.candidate", "codeevo.engine",
     "codeevo.population.islands", "codeevo.population.selection", "codeevo.mutation.ast_ops",
     "codeevo.mutation.screen", "codeevo.lineage.store", "codeevo.lineage.dag",
-    "codeevo.session", "codeevo.cli",
+    "codeevo.session", "codeevo.cli", "codeevo.compat", "codeevo.compat.export",
+    "codeevo.steering", "codeevo.mutation.novelty", "codeevo.mutation.bandit",
+    "codeevo.insights",
 ]
 
 
