@@ -45,7 +45,17 @@ def cached_zoo(spec: ZooSpecLike, cache_dir: Path) -> Path:
         return final
     tmp = final.with_name(final.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    spec.build(tmp)
+    import torch
+
+    # One thread: the same zoo on any machine (reductions split over threads round
+    # differently), and no spinning second thread on a machine whose cores are busy (a
+    # transformer zoo built 10x slower with two threads on two busy cores).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        spec.build(tmp)
+    finally:
+        torch.set_num_threads(threads)
     try:
         tmp.rename(final)
     except OSError:  # another process built it first
