@@ -19,10 +19,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from codeevo.candidate import Candidate, Status
+from codeevo.candidate import Candidate
 from codeevo.config import InsightsConfig
 from codeevo.insights.store import Insight, InsightStore
 from codeevo.lineage.base import LineageStore
+from codeevo.lineage.rules import is_ok
 from codeevo.llm.base import LLMCallError, LLMClient, Message
 from codeevo.mutation.embedding import evolvable_text
 
@@ -174,12 +175,12 @@ class InsightMemory:
             out.append("No change beat its parent in this stretch.")
         fails = Counter(
             (s.status, s.stage or "-", _WS.sub(" ", (s.reason or "").strip())[:140])
-            for s in window if s.status != Status.OK.value)
+            for s in window if not is_ok(s.status, s.score))
         if fails:
             out.append("What failed most often:")
             for (status, stage, reason), n in fails.most_common(_TOP):
                 out.append(f"- {n}x {status} at {stage}" + (f": {reason}" if reason else ""))
-        ok = [s for s in window if s.status == Status.OK.value]
+        ok = [s for s in window if is_ok(s.status, s.score)]
         flat = sum(1 for s in ok if s.gain is not None and s.gain <= 0)
         out.append(f"{len(ok)} of {len(window)} candidates evaluated fine; {flat} of those did "
                    "not beat their parent.")

@@ -225,3 +225,20 @@ def test_replay_of_a_concurrent_run_with_insights_reproduces_it(
     capsys.readouterr()
     assert _lineage(again) == _lineage(run)
     assert InsightStore(again / "lineage.git").history() == versions
+
+
+def test_digest_counts_an_ok_status_without_a_number_as_a_failure() -> None:
+    # One rule for "ok" (codeevo.lineage.rules.is_ok): status ok with a NaN score is not fine.
+    lineage = Programs()
+    memory = InsightMemory(InsightsConfig(interval=2), lineage, None)
+    lineage.programs["c000000"] = PROG.format(x=1.0)
+    memory.observe(Candidate(id="c000000", seq=0, operator="seed", score=1.0), 1)
+    for i, score in enumerate([float("nan"), 1.5], 1):
+        cid = f"c{i:06d}"
+        lineage.programs[cid] = PROG.format(x=1.0 + i)
+        memory.observe(Candidate(id=cid, seq=i, parents=["c000000"], operator="diff",
+                                 status=Status.OK, score=score), i + 1)
+    insight = asyncio.run(memory.summarise(3))
+    assert insight is not None
+    assert "1x ok at -" in insight.text
+    assert "1 of 2 candidates evaluated fine" in insight.text
