@@ -17,6 +17,8 @@ class Status(StrEnum):
     TIMEOUT = "timeout"  # a deadline was hit (candidate or whole sandbox)
     OOM = "oom"  # memory limit hit
     CRASHED = "crashed"  # the sandbox/runner died without a result
+    INFRA = "infra"  # the evaluation infrastructure failed (node lost, retries spent): not the
+    # candidate's fault, so it is counted apart from evaluations and failures, never inserted
 
 
 class EvalResult(BaseModel):

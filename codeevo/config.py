@@ -232,6 +232,48 @@ class EngineConfig(_Model):
     )
 
 
+class ExecutorConfig(_Model):
+    """Where evaluations run: this machine (local) or the nodes of a Ray cluster (ray)."""
+
+    kind: Literal["local", "ray"] = Field(
+        default="local", description="local: this machine's sandbox; ray: a Ray cluster's nodes"
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="auto (the cluster this machine belongs to), HOST:PORT, or ray://HOST:10001; "
+        "default: RAY_ADDRESS, else a private single-machine Ray instance",
+    )
+    slots_per_node: int | None = Field(
+        default=None, ge=1,
+        description="evaluations at a time per node (default: the node's CPUs / sandbox.cpus, "
+        "or its GPUs / GPUs per job for GPU jobs)",
+    )
+    gpus_per_job: float | None = Field(
+        default=None, ge=0,
+        description="GPUs a job asks of Ray (default: 1 / sandbox.gpu_concurrency for "
+        "docker-gpu, else 0)",
+    )
+    max_retries: int = Field(
+        default=3, ge=0, description="times a job whose node died is re-issued on another node"
+    )
+    node_wait_s: float = Field(
+        default=300.0, gt=0,
+        description="seconds a job waits while no node can take it before it fails as infra",
+    )
+    max_consecutive_infra: int = Field(
+        default=10, ge=1,
+        description="infrastructure failures in a row before the run stops (resume continues)",
+    )
+    ready_timeout_s: float = Field(
+        default=180.0, gt=0, description="seconds a node's evaluator may take to start"
+    )
+    rpc_margin_s: float = Field(
+        default=120.0, gt=0,
+        description="seconds past a job's own deadline (stage timeouts + slack) before its node "
+        "counts as unresponsive and the job is re-issued",
+    )
+
+
 class RunConfig(_Model):
     """Everything a run needs besides the problem folder; saved as the run's config.yaml."""
 
@@ -242,6 +284,7 @@ class RunConfig(_Model):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
 
 # ---------------------------------------------------------------- loading

@@ -20,6 +20,8 @@ from codeevo.candidate import Candidate, EvalResult, Status, candidate_id
 from codeevo.config import RunConfig
 from codeevo.errors import CodeevoError, ProviderError
 from codeevo.events import EventLog
+from codeevo.executor.base import Evaluation, Executor
+from codeevo.executor.local import LocalExecutor
 from codeevo.lineage.base import LineageStore
 from codeevo.mutation.base import Operator, ParentView, Proposal, ProposalRequest
 from codeevo.mutation.screen import program_hash, screen
@@ -36,10 +38,20 @@ from codeevo.stats import RunStats
 
 # Consecutive proposals that never reach the sandbox before the run is declared stalled.
 STALL_LIMIT = 500
+# How often a loop waiting on busy slots looks again at the executor's capacity (a Ray
+# cluster's grows when a node joins).
+CAPACITY_POLL_S = 1.0
 
 
 class SeedError(CodeevoError):
     """The seed program failed; evolution has nothing to start from."""
+
+    exit_code = 1
+
+
+class SeedInfraError(CodeevoError):
+    """The infrastructure could not evaluate a seed program. Nothing of it was recorded, so
+    `codeevo resume` (or a new run) evaluates the seeds first."""
 
     exit_code = 1
 
@@ -75,7 +87,8 @@ class Engine:
         problem: Problem,
         config: RunConfig,
         *,
-        sandbox: Sandbox,
+        sandbox: Sandbox | None = None,
+        executor: Executor | None = None,
         operators: dict[str, Operator],
         mix: dict[str, float],
         store: LineageStore,
@@ -85,7 +98,15 @@ class Engine:
     ) -> None:
         self.problem = problem
         self.config = config
-        self.sandbox = sandbox
+        if executor is None:
+            if sandbox is None:
+                raise ValueError("the engine needs a sandbox or an executor")
+            # A bare sandbox scores on this machine, engine.eval_slots at a time.
+            executor = LocalExecutor(sandbox, config.engine.eval_slots)
+        elif sandbox is not None:
+            raise ValueError("give the engine a sandbox or an executor, not both")
+        self.executor: Executor = executor
+        self.executor.on_event = self._emit
         self.operators = operators
         self.mix = {k: w for k, w in mix.items() if w > 0 and k in operators}
         if not self.mix:
@@ -103,6 +124,7 @@ class Engine:
         self.seq = 0
         self.island_counter = 0
         self._consecutive_rejects = 0
+        self._consecutive_infra = 0
         self._stop_reason: str | None = None
         self._finished = False
         self._resumed = False
@@ -110,7 +132,6 @@ class Engine:
         self._running.set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._proposal_sem = asyncio.Semaphore(config.engine.proposal_slots)
-        self._eval_sem = asyncio.Semaphore(config.engine.eval_slots)
         self._t0 = time.monotonic()
         self._evals_at_start = 0
 
@@ -148,10 +169,10 @@ class Engine:
         for cand in self.store.candidates():
             n += 1
             self.seq = max(self.seq, cand.seq + 1)
-            if cand.program_hash:
+            if cand.program_hash and cand.status != Status.INFRA:
                 self.seen_hashes.add(cand.program_hash)
             self.stats.account(cand)
-            if cand.status != Status.REJECTED:
+            if cand.status not in (Status.REJECTED, Status.INFRA):
                 self._insert(cand, replay=True)
         for cand_id in self._archived_ids():
             self.programs[cand_id] = self.store.program(cand_id)
@@ -167,6 +188,11 @@ class Engine:
     # ------------------------------------------------------------------ main loop
 
     async def run(self) -> RunOutcome:
+        try:
+            await self.executor.start()
+        except BaseException:
+            await self.executor.close()
+            raise
         self._t0 = time.monotonic()
         self._evals_at_start = self.stats.evaluations
         self._emit(
@@ -175,7 +201,9 @@ class Engine:
             seed=self.config.seed,
             resumed=self._resumed,
             candidates=self.seq,
-            sandbox=getattr(self.sandbox, "name", "?"),
+            sandbox=self.executor.sandbox_name,
+            executor=self.executor.name,
+            **self.executor.usage().fields(),
             operators=self.mix,
         )
         try:
@@ -199,7 +227,7 @@ class Engine:
             self.stop("interrupted")
             await self._drain()
         finally:
-            await self.sandbox.close()
+            await self.executor.close()
         best = self.islands.best()
         self._emit(
             "stopped",
@@ -212,8 +240,10 @@ class Engine:
         return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations, best)
 
     def _max_in_flight(self) -> int:
+        """Proposal slots plus the executor's evaluation slots now (a Ray cluster's follow
+        its nodes)."""
         e = self.config.engine
-        return e.max_in_flight or (e.proposal_slots + e.eval_slots)
+        return e.max_in_flight or (e.proposal_slots + max(1, self.executor.usage().slots))
 
     def _finish(self, reason: str) -> None:
         self._finished = True
@@ -234,17 +264,22 @@ class Engine:
             return f"stalled: {STALL_LIMIT} proposals in a row never reached the sandbox"
         return None
 
+    def _wall_spent(self) -> bool:
+        limit = self.config.budget.max_wall_seconds
+        return limit is not None and time.monotonic() - self._t0 >= limit
+
     async def _wait_some(self) -> None:
         if not self._tasks:
             await asyncio.sleep(0)
             return
-        timeout = None
+        timeout = CAPACITY_POLL_S
         b = self.config.budget
         if b.max_wall_seconds is not None:
-            timeout = max(0.0, b.max_wall_seconds - (time.monotonic() - self._t0)) + 0.01
+            left = max(0.0, b.max_wall_seconds - (time.monotonic() - self._t0)) + 0.01
+            timeout = min(timeout, left)
         done, _ = await asyncio.wait(self._tasks, timeout=timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
-        if not done and b.max_wall_seconds is not None:
+        if not done and self._wall_spent():
             self._finish(f"wall-time budget reached ({b.max_wall_seconds:g} s)")
             for task in list(self._tasks):
                 task.cancel()
@@ -283,13 +318,19 @@ class Engine:
             ]
         for operator, label, program in programs:
             t0 = time.monotonic()
-            result = await self._evaluate(program, f"{label}")
+            done = await self._evaluate(program, f"{label}")
+            result = done.result
+            if result.status == Status.INFRA:
+                raise SeedInfraError(f"the {label} program could not be evaluated: "
+                                     f"{result.reason}")
             cand = self._new_candidate(
-                Proposal(program=program, operator=operator), island=0, result=result
+                Proposal(program=program, operator=operator), island=0, result=result,
+                where=done,
             )
             cand.extra["label"] = label
             cand.timings = {"eval": round(result.elapsed, 4), "total": time.monotonic() - t0}
-            await self._record(cand, program, result, Proposal(program=program, operator=operator))
+            await self._record(cand, program, result, Proposal(program=program, operator=operator),
+                               node=done.node)
         if self.islands.best() is None:
             seed = self.store.commit_of(candidate_id(0))
             raise SeedError(
@@ -356,12 +397,13 @@ class Engine:
             return await self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
         self.seen_hashes.add(verdict.program_hash)
         t1 = time.monotonic()
-        async with self._eval_sem:
-            result = await self._evaluate(program, "candidate")
-        await self._finish_candidate(work, proposal, program, result, t0, t_prop,
-                                     time.monotonic() - t1)
+        done = await self._evaluate(program, "candidate")
+        if done.result.status == Status.INFRA:
+            self.seen_hashes.discard(verdict.program_hash)  # not scored: it may come again
+        await self._finish_candidate(work, proposal, program, done.result, t0, t_prop,
+                                     time.monotonic() - t1, where=done)
 
-    async def _evaluate(self, program: str, label: str) -> EvalResult:
+    async def _evaluate(self, program: str, label: str) -> Evaluation:
         job = SandboxJob(
             program=program,
             entry=self.problem.entry_name,
@@ -372,24 +414,39 @@ class Engine:
             assets_dir=self.assets_dir,
             candidate_id=label,
         )
-        result = await self.sandbox.evaluate(job)
+        done = await self.executor.evaluate(job)
+        result = done.result
         if result.status == Status.OK:
             feats = builtin_features(program)
             feats.update(result.features)
             result = result.model_copy(update={"features": feats})
-        return result
+            done = replace(done, result=result)
+        return done
 
     async def _finish_candidate(
         self, work: _Work, proposal: Proposal, program: str, result: EvalResult,
-        t0: float, t_prop: float, t_eval: float,
+        t0: float, t_prop: float, t_eval: float, where: Evaluation | None = None,
     ) -> None:
-        cand = self._new_candidate(proposal, island=work.island, result=result)
+        cand = self._new_candidate(proposal, island=work.island, result=result, where=where)
         cand.timings = {"propose": round(t_prop, 4), "eval": round(t_eval, 4),
                         "total": round(time.monotonic() - t0, 4)}
-        await self._record(cand, program, result, proposal)
+        await self._record(cand, program, result, proposal,
+                           node=where.node if where is not None else None)
 
-    def _new_candidate(self, proposal: Proposal, island: int, result: EvalResult) -> Candidate:
+    def _new_candidate(
+        self, proposal: Proposal, island: int, result: EvalResult,
+        where: Evaluation | None = None,
+    ) -> Candidate:
         program = proposal.program or ""
+        extra: dict[str, Any] = (
+            {"latency": round(proposal.latency, 4), "retries": proposal.retries}
+            if proposal.model else {}
+        )
+        if where is not None and self.executor.name != "local":
+            # Which cluster node scored it (a local run keeps candidate.json as it was).
+            extra["node"] = where.node
+            if where.attempts > 1:
+                extra["attempts"] = where.attempts
         return Candidate(
             id="",
             seq=-1,
@@ -407,12 +464,12 @@ class Engine:
             cost=proposal.cost,
             program_hash=program_hash(program) if program else "",
             entry=self.problem.entry_name,
-            extra={"latency": round(proposal.latency, 4), "retries": proposal.retries}
-            if proposal.model else {},
+            extra=extra,
         )
 
     async def _record(
-        self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal
+        self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal,
+        node: str | None = None,
     ) -> None:
         """Assign the id, insert into the archive, write the commit, emit events.
 
@@ -425,7 +482,7 @@ class Engine:
         cand.seq = self.seq
         cand.id = candidate_id(self.seq)
         self.seq += 1
-        if cand.program_hash:
+        if cand.program_hash and cand.status != Status.INFRA:
             self.seen_hashes.add(cand.program_hash)
         self.stats.account(cand)
         inserted, cell = self._insert(cand, replay=False, program=program, result=result)
@@ -438,23 +495,36 @@ class Engine:
         else:
             self._consecutive_rejects = 0
         self.store.record(cand, program, files)
-        self._recorded(cand, inserted)
+        self._recorded(cand, inserted, node)
+        self._infra_check(result)
 
-    def _recorded(self, cand: Candidate, inserted: bool) -> None:
+    def _recorded(self, cand: Candidate, inserted: bool, node: str | None) -> None:
         best = self.islands.best()
         self._emit(
             "evaluated",
             id=cand.id, seq=cand.seq, parents=cand.parents, operator=cand.operator,
             model=cand.model, cost=cand.cost, tokens=cand.tokens,
             island=cand.island, status=cand.status.value, stage=cand.stage, reason=cand.reason,
-            score=cand.score, cell=cand.cell, inserted=inserted,
+            score=cand.score, cell=cand.cell, inserted=inserted, node=node,
         )
         if inserted:
             self._emit("inserted", id=cand.id, island=cand.island, cell=cand.cell,
                        score=cand.score)
         self._emit("progress", **self.stats.progress(
             best, time.monotonic() - self._t0, self.config.budget, self.seq,
-            self.stats.evaluations - self._evals_at_start))
+            self.stats.evaluations - self._evals_at_start), **self.executor.usage().fields())
+
+    def _infra_check(self, result: EvalResult) -> None:
+        """Stop the run when the infrastructure keeps failing (`codeevo resume` continues)."""
+        if result.status != Status.INFRA:
+            if result.status != Status.REJECTED:
+                self._consecutive_infra = 0
+            return
+        self._consecutive_infra += 1
+        limit = self.config.executor.max_consecutive_infra
+        if self._consecutive_infra >= limit:
+            self.stop(f"evaluation infrastructure failing: {limit} jobs in a row could not "
+                      f"be evaluated (last: {result.reason})", cancel=True)
 
     def _insert(
         self, cand: Candidate, replay: bool, program: str | None = None,
@@ -465,6 +535,8 @@ class Engine:
         inserted_any = False
         cell: tuple[int, ...] | None = None
         founder = cand.operator in ("seed", "baseline")
+        if cand.status == Status.INFRA:
+            return False, None  # never scored: neither inserted nor a step towards migration
         if cand.ok:
             targets = range(self.islands.num_islands) if founder else [cand.island]
             for island in targets:

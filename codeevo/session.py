@@ -17,11 +17,11 @@ from codeevo.assets import prepare_assets
 from codeevo.config import RunConfig
 from codeevo.engine import Engine
 from codeevo.events import EventLog
+from codeevo.executor.select import make_executor
 from codeevo.lineage.store import GitLineageStore
 from codeevo.mutation.registry import make_operators
 from codeevo.problem import Problem, load_problem
 from codeevo.runs import RunDir
-from codeevo.sandbox.select import make_sandbox
 
 
 @dataclass
@@ -69,20 +69,33 @@ async def open_session(
     operators, mix, notice = make_operators(config, run_path / "llm")
     if notice:
         notices.append(notice)
-    sandbox, how = make_sandbox(config, problem)
+    executor, how = make_executor(config, problem)
     notices.append(how)
-    assets = await asyncio.to_thread(prepare_assets, problem)
-    if resume:
-        run = RunDir.open(run_path)
-        run.acquire()
-        run.save_config(config)
-        store = GitLineageStore.open(run.lineage_path)
-    else:
-        run = RunDir.create(run_path, problem.root, config)
-        run.acquire()
-        store = GitLineageStore.create(run.lineage_path)
+    run: RunDir | None = None
+    try:
+        if resume:
+            run = RunDir.open(run_path)
+            run.acquire()
+        assets = await asyncio.to_thread(prepare_assets, problem)
+        # A cluster that cannot run a single job fails here, before a new run directory exists.
+        await executor.start()
+        if executor.name != "local":
+            use = executor.usage()
+            notices.append(f"executor: {use.nodes} node(s), {use.slots} evaluation slot(s)")
+        if run is not None:
+            run.save_config(config)
+            store = GitLineageStore.open(run.lineage_path)
+        else:
+            run = RunDir.create(run_path, problem.root, config)
+            run.acquire()
+            store = GitLineageStore.create(run.lineage_path)
+    except BaseException:
+        await executor.close()
+        if run is not None:
+            run.release()
+        raise
     events = EventLog(run.events_path)
-    engine = Engine(problem, config, sandbox=sandbox, operators=operators, mix=mix,
+    engine = Engine(problem, config, executor=executor, operators=operators, mix=mix,
                     store=store, events=events, assets_dir=assets, on_event=on_event)
     if resume:
         n = engine.restore()

@@ -29,6 +29,7 @@ class RunStats:
     candidates: int = 0
     evaluations: int = 0  # candidates that reached a sandbox (seed included)
     ok: int = 0
+    infra: int = 0  # candidates the infrastructure could not evaluate (not evaluations)
     tokens: int = 0
     cost: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)  # "status:stage" → count
@@ -37,11 +38,13 @@ class RunStats:
 
     def account(self, cand: Candidate) -> None:
         self.candidates += 1
-        if cand.status != Status.REJECTED:
+        if cand.status == Status.INFRA:
+            self.infra += 1
+        elif cand.status != Status.REJECTED:
             self.evaluations += 1
         if cand.status == Status.OK:
             self.ok += 1
-        else:
+        elif cand.status != Status.INFRA:
             self.failures[f"{cand.status.value}:{cand.stage or '-'}"] += 1
         t_in = int(cand.tokens.get("input", 0))
         t_out = int(cand.tokens.get("output", 0))
@@ -88,6 +91,7 @@ class RunStats:
             "candidates": candidates,
             "evaluations": self.evaluations,
             "ok": self.ok,
+            "infra": self.infra,
             "best_score": best.score if best else None,
             "best_id": best.id if best else None,
             "elapsed": round(elapsed, 3),

@@ -37,6 +37,10 @@ def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True) -> None:
     g.add_argument("--proposal-slots", type=int)
     g.add_argument("--eval-slots", type=int)
     g.add_argument("--max-in-flight", type=int)
+    g.add_argument("--executor", choices=["local", "ray"],
+                   help="where evaluations run: this machine, or a Ray cluster's nodes")
+    g.add_argument("--ray-address", metavar="ADDRESS",
+                   help="Ray cluster: auto, HOST:PORT or ray://HOST:10001 (implies --executor ray)")
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -74,11 +78,17 @@ def flag_layer(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
         "proposal_slots": "engine.proposal_slots",
         "eval_slots": "engine.eval_slots",
         "max_in_flight": "engine.max_in_flight",
+        "executor": "executor.kind",
+        "ray_address": "executor.ray_address",
     }
     for attr, path in mapping.items():
         value = getattr(args, attr, None)
         if value is not None:
             _set_path(flags, path, value)
+    if getattr(args, "ray_address", None):
+        if getattr(args, "executor", None) == "local":
+            raise ConfigError("--ray-address needs --executor ray (not local)")
+        _set_path(flags, "executor.kind", "ray")
     models = getattr(args, "model", []) or []
     if models:
         api_base = getattr(args, "api_base", None)
