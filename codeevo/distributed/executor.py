@@ -93,7 +93,8 @@ class RayExecutor:
         if self._started:
             return
         self._started = True
-        self._connected_here = await asyncio.to_thread(connect, self.config.executor.ray_address)
+        # ray.init wants the main thread (its signal handlers); nothing else runs yet.
+        self._connected_here = connect(self.config.executor.ray_address)
         nodes = await asyncio.to_thread(list_nodes)
         gpus = sum(n.gpus for n in nodes if n.alive)
         self.demand = job_demand(self.config, self.problem, gpus)

@@ -83,6 +83,8 @@ class HostLink:
         hello = await read_frame(self._reader)
         if hello is None or hello.get("op") != "hello":
             why = (hello or {}).get("error") or "the sandbox host exited while starting"
+            self._broken = str(why)
+            self._closed.set()
             self.end_life()
             raise NodeSetupError(str(why))
         self.hello = hello

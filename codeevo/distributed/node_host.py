@@ -56,7 +56,8 @@ class _Host:
             return 1
         self.sandbox = sandbox
         await self.send({"op": "hello", "sandbox": how, "name": sandbox.name,
-                         "pid": os.getpid(), "keeper": os.getppid(), "version": __version__})
+                         "pid": os.getpid(), "keeper": os.getppid(), "version": __version__,
+                         "folder": str(self.private)})
         try:
             await self._loop(reader, stop)
         finally:
