@@ -106,7 +106,6 @@ class Engine:
         elif sandbox is not None:
             raise ValueError("give the engine a sandbox or an executor, not both")
         self.executor: Executor = executor
-        self.executor.on_event = self._emit
         self.operators = operators
         self.mix = {k: w for k, w in mix.items() if w > 0 and k in operators}
         if not self.mix:
@@ -134,6 +133,7 @@ class Engine:
         self._proposal_sem = asyncio.Semaphore(config.engine.proposal_slots)
         self._t0 = time.monotonic()
         self._evals_at_start = 0
+        self.executor.on_event = self._emit  # nodes joining, jobs re-issued
 
     # ------------------------------------------------------------------ control
 

@@ -23,6 +23,12 @@ def describe(p: dict[str, Any]) -> str:
         f"{p.get('rate', 0):.1f}/min",
         f"fail {fail_txt}",
     ]
+    if isinstance(p.get("slots"), int):
+        nodes = int(p.get("nodes") or 0)
+        where = f" on {nodes} nodes" if nodes != 1 else ""
+        parts.append(f"slots {p.get('busy', 0)}/{p['slots']}{where}")
+    if p.get("infra"):
+        parts.append(f"infra {p['infra']}")
     if p.get("tokens"):
         parts.append(f"{p['tokens']} tok ${p.get('cost', 0):.4f}")
         models = p.get("by_model") or {}

@@ -162,6 +162,9 @@ class RunSummary:
     failures: dict[str, int] = field(default_factory=dict)
     rate: float | None = None  # evaluations per minute of the latest session, as reported
     budget_left: dict[str, Any] = field(default_factory=dict)
+    nodes: int | None = None  # evaluation nodes, their slots and the slots in use (latest)
+    slots: int | None = None
+    busy: int | None = None
 
     def apply(self, event: dict[str, Any]) -> None:
         """Fold one event: start/stop/pause set the status, `progress` carries the totals."""
@@ -206,6 +209,10 @@ class RunSummary:
         budget = event.get("budget_left")
         if isinstance(budget, dict):
             self.budget_left = dict(budget)
+        for name in ("nodes", "slots", "busy"):
+            value = event.get(name)
+            if isinstance(value, int):
+                setattr(self, name, value)
 
 
 def run_summary(path: Path) -> RunSummary:

@@ -47,6 +47,27 @@ _CAUSE = re.compile(r"^[A-Za-z_.]*(Error|Exception|Interrupt)\b.*: ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
+@dataclass(frozen=True)
+class NodeState:
+    """A node as the executor sees it (for `doctor`, tests and views).
+
+    Attributes:
+        label: address/short node id, as events name it.
+        state: starting | ready | gone.
+        slots, busy: its evaluation slots and those in use.
+        sandbox: the line its host printed about its sandbox.
+        keeper: pid (on that node) of the keeper guarding its sandbox host.
+    """
+
+    label: str
+    node_id: str
+    state: str
+    slots: int
+    busy: int
+    sandbox: str
+    keeper: int | None
+
+
 @dataclass
 class _Node:
     info: NodeInfo
@@ -54,7 +75,7 @@ class _Node:
     actor: Any
     state: str = "starting"  # starting | ready | gone
     busy: int = 0
-    sandbox: str = ""
+    hello: dict[str, Any] = field(default_factory=dict)
     ready_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -71,7 +92,8 @@ class RayExecutor:
         self.config = config
         self.problem = problem
         self.sandbox_name: str = config.sandbox.kind
-        self.on_event: EventSink | None = None
+        self._sink: EventSink | None = None
+        self._early: list[tuple[str, dict[str, Any]]] = []  # events before a sink was set
         self.demand: JobDemand | None = None
         self._nodes: dict[str, _Node] = {}
         self._left_out: dict[str, str] = {}  # node id → why it gets no actor
@@ -83,6 +105,19 @@ class RayExecutor:
         self._connected_here = False
         self._started = False
         self._closed = False
+
+    @property
+    def on_event(self) -> EventSink | None:
+        return self._sink
+
+    @on_event.setter
+    def on_event(self, sink: EventSink | None) -> None:
+        """The engine's event sink; what happened before (nodes joining at start) goes first."""
+        self._sink = sink
+        if sink is not None:
+            early, self._early = self._early, []
+            for kind, fields in early:
+                sink(kind, **fields)
 
     def where(self) -> str:
         return describe_address(self.config.executor.ray_address)
@@ -147,6 +182,15 @@ class RayExecutor:
         return SlotUsage(nodes=len(ready), slots=sum(n.slots for n in ready),
                          busy=sum(n.busy for n in ready), per_node=per)
 
+    def nodes(self) -> list[NodeState]:
+        """Every node that got an evaluator this run, in label order."""
+        return [
+            NodeState(n.label, n.info.node_id, n.state, n.slots, n.busy,
+                      str(n.hello.get("sandbox", "")),
+                      n.hello["keeper"] if isinstance(n.hello.get("keeper"), int) else None)
+            for n in sorted(self._nodes.values(), key=lambda n: n.label)
+        ]
+
     def _reconcile(self, nodes: list[NodeInfo]) -> None:
         """Actors for alive nodes that have none; nodes that died are given up."""
         assert self.demand is not None
@@ -199,10 +243,10 @@ class RayExecutor:
             self._leave_out(node.info, why)
             await self._stop_actor(node)
             return
-        node.sandbox = str(hello.get("sandbox", ""))
+        node.hello = dict(hello)
         node.state = "ready"
         self._event("node", node=node.label, state="joined", slots=node.slots,
-                    sandbox=node.sandbox)
+                    sandbox=str(hello.get("sandbox", "")))
         self._wake()
 
     def _leave_out(self, info: NodeInfo, why: str) -> None:
@@ -327,8 +371,10 @@ class RayExecutor:
                 fut.set_result(None)
 
     def _event(self, kind: str, **fields: Any) -> None:
-        if self.on_event is not None:
-            self.on_event(kind, **fields)
+        if self._sink is None:
+            self._early.append((kind, fields))
+        else:
+            self._sink(kind, **fields)
 
 
 async def _wait(ref: Any) -> Any:

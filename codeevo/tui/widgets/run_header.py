@@ -47,6 +47,9 @@ class RunHeader(Horizontal):
         if state.best_id:
             line1.append(f" ({state.best_id})", style="dim")
         line2 = Text(f"cost {fmt.money(state.cost)}  tokens {fmt.count(state.tokens)}")
+        if state.slots is not None:
+            on = f" on {state.nodes} nodes" if state.nodes not in (None, 1) else ""
+            line2.append(f"  slots {state.busy or 0}/{state.slots}{on}")
         if state.budget_left:
             left = ", ".join(f"{k} {v}" for k, v in sorted(state.budget_left.items()))
             line2.append(f"  budget left: {left}")
