@@ -56,7 +56,7 @@ class NodeState:
         state: starting | ready | gone.
         slots, busy: its evaluation slots and those in use.
         sandbox: the line its host printed about its sandbox.
-        keeper: pid (on that node) of the keeper guarding its sandbox host.
+        keeper, host: pids (on that node) of its sandbox host and the keeper guarding it.
     """
 
     label: str
@@ -66,6 +66,7 @@ class NodeState:
     busy: int
     sandbox: str
     keeper: int | None
+    host: int | None
 
 
 @dataclass
@@ -184,10 +185,13 @@ class RayExecutor:
 
     def nodes(self) -> list[NodeState]:
         """Every node that got an evaluator this run, in label order."""
+        def pid(key: str, node: _Node) -> int | None:
+            value = node.hello.get(key)
+            return value if isinstance(value, int) else None
+
         return [
             NodeState(n.label, n.info.node_id, n.state, n.slots, n.busy,
-                      str(n.hello.get("sandbox", "")),
-                      n.hello["keeper"] if isinstance(n.hello.get("keeper"), int) else None)
+                      str(n.hello.get("sandbox", "")), pid("keeper", n), pid("pid", n))
             for n in sorted(self._nodes.values(), key=lambda n: n.label)
         ]
 
