@@ -224,10 +224,17 @@ class RayExecutor:
             num_gpus=slots * self.demand.gpus,
             scheduling_strategy=NodeAffinitySchedulingStrategy(info.node_id, soft=False),
             max_concurrency=slots + 4,
-        ).remote(self.config.model_dump(mode="json"), self.problem)
+        ).remote(self._node_config(slots), self.problem)
         node = _Node(info, slots, actor)
         node.ready_task = asyncio.create_task(self._await_ready(node))
         return node
+
+    def _node_config(self, slots: int) -> dict[str, Any]:
+        """The run config as that node's sandbox sees it: its slots are the eval slots (a
+        sandbox sizes its warm runners by them)."""
+        config = self.config.model_dump(mode="json")
+        config["engine"]["eval_slots"] = slots
+        return config
 
     async def _await_ready(self, node: _Node) -> None:
         timeout = self.config.executor.ready_timeout_s

@@ -22,3 +22,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "grep -m1 -E '^pip install .*pytest' README.md" in ci
     assert "CODEEVO_REQUIRE_DOCKER=1" in ci
+    assert "CODEEVO_REQUIRE_RAY=1" in ci
+
+
+def test_test_extra_brings_ray() -> None:
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras = meta["project"]["optional-dependencies"]
+    assert "codeevo[ray]" in extras["test"]
+    assert any(dep.startswith("ray[client]") for dep in extras["ray"])

@@ -53,6 +53,7 @@ def _namespaces_work(pid_ns: bool) -> str | None:
     return None
 
 
+@pytest.mark.ray
 @pytest.mark.timeout(2400)
 @pytest.mark.parametrize("check", sorted(p.name for p in CHECKS.glob("check_*.py")))
 def test_cluster_check(check: str) -> None:
