@@ -109,3 +109,13 @@ def test_ray_client_address(cluster: LocalCluster, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-3000:]
     assert json.loads(out.stdout)["evaluations"] == 5
     assert node_trees() == set()
+
+
+def test_eval_one_program_on_a_node(cluster: LocalCluster, tmp_path: Path) -> None:
+    problem = make_toy(tmp_path)
+    out = codeevo("eval", str(problem), "--ray-address", cluster.address, "--sandbox", "local",
+                  "--set", "executor.gpus_per_job=1", "--json")
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout)
+    assert result["status"] == "ok" and result["score"] == -2.0
+    assert node_trees() == set()
