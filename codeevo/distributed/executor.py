@@ -23,6 +23,7 @@ from typing import Any
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from codeevo import __version__
 from codeevo.candidate import EvalResult
 from codeevo.config import RunConfig
 from codeevo.distributed import bundle
@@ -252,6 +253,11 @@ class RayExecutor:
             if "No module named 'codeevo" in str(exc):
                 why += " (install the same codeevo on every node: pip install 'codeevo[ray]')"
             self._leave_out(node.info, why)
+            await self._stop_actor(node)
+            return
+        if hello.get("version") != __version__:
+            self._leave_out(node.info, f"it runs codeevo {hello.get('version')}, the driver "
+                            f"{__version__} (install the same version on every node)")
             await self._stop_actor(node)
             return
         node.hello = dict(hello)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.ray.cluster.conftest import LocalCluster, run_engine, when_busy
+from tests.ray.cluster.conftest import LocalCluster, run_engine
 from tests.ray.helpers import make_toy
 from tests.sandbox.conftest import docker_missing
 
@@ -45,8 +45,10 @@ def test_docker_on_the_nodes_and_a_lost_node_leaves_no_container(
     hosts: set[int] = set()
     seen: dict[str, Any] = {}
 
-    async def during(executor: Any) -> None:
-        await when_busy(executor, label, within=300)
+    async def during(engine: Any) -> None:
+        executor = engine.executor
+        while not any(n.label == label and n.busy for n in executor.nodes()):
+            await asyncio.sleep(0.02)
         hosts.update(n.host for n in executor.nodes() if n.host is not None)
         victim_host = next(n.host for n in executor.nodes() if n.label == label)
         end = time.monotonic() + 120
@@ -61,7 +63,7 @@ def test_docker_on_the_nodes_and_a_lost_node_leaves_no_container(
             await asyncio.sleep(0.1)
         seen["gone"] = True
 
-    ran = run_engine(make_toy(tmp_path, sleep=1.5), tmp_path / "run",
+    ran = run_engine(make_toy(tmp_path, sleep=4.0), tmp_path / "run",
                      {"budget": {"max_evaluations": 10},
                       "sandbox": {"kind": "docker", "image": "codeevo-cpu:latest"}},
                      during=during)

@@ -8,19 +8,19 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from codeevo.distributed.keeper import descendants
-from tests.ray.cluster.conftest import LocalCluster, Ran, run_engine, wait_gone, when_busy
+from codeevo.events import read_events
+from tests.ray.cluster.conftest import LocalCluster, Ran, run_engine, wait_gone, when_scoring
 from tests.ray.helpers import make_toy
 
 
 def _remove_when_busy(cluster: LocalCluster, victim: Any, seen: dict[str, Any]) -> Any:
-    """A `during` that removes `victim` while it scores a job, after noting its processes."""
+    """A `during` that removes `victim` in the middle of a job, after noting its processes.
+    (Jobs take 4 s, so the node is gone long before the job could end.)"""
 
-    async def during(executor: Any) -> None:
+    async def during(engine: Any) -> None:
         label = cluster.label(victim)
-        await when_busy(executor, label)
-        keeper = next(n.keeper for n in executor.nodes() if n.label == label)
-        seen["label"], seen["tree"] = label, {keeper, *descendants(keeper)}
+        seen["label"] = label
+        seen["tree"] = await when_scoring(engine, label)
         await asyncio.to_thread(cluster.remove, victim)
 
     return during
@@ -44,7 +44,7 @@ def test_node_removed_mid_job_is_reissued_elsewhere_and_recorded_once(
 ) -> None:
     victim = cluster.add(num_cpus=2)
     seen: dict[str, Any] = {}
-    ran = run_engine(make_toy(tmp_path, sleep=1.5), tmp_path / "run",
+    ran = run_engine(make_toy(tmp_path, sleep=4.0), tmp_path / "run",
                      {"budget": {"max_evaluations": 14}},
                      during=_remove_when_busy(cluster, victim, seen))
     label = seen["label"]
@@ -72,7 +72,7 @@ def test_retries_spent_record_infra_apart_and_the_run_goes_on(
 ) -> None:
     victim = cluster.add(num_cpus=2)
     seen: dict[str, Any] = {}
-    ran = run_engine(make_toy(tmp_path, sleep=1.5), tmp_path / "run",
+    ran = run_engine(make_toy(tmp_path, sleep=4.0), tmp_path / "run",
                      {"budget": {"max_evaluations": 10}, "executor": {"max_retries": 0}},
                      during=_remove_when_busy(cluster, victim, seen))
     assert ran.outcome.finished and ran.outcome.evaluations == 10
@@ -91,21 +91,27 @@ def test_retries_spent_record_infra_apart_and_the_run_goes_on(
 
 def test_a_node_joining_mid_run_adds_its_slots(cluster: LocalCluster, tmp_path: Path) -> None:
     joined: dict[str, Any] = {}
+    events = tmp_path / "run" / "events.jsonl"
 
-    async def during(executor: Any) -> None:
+    async def during(engine: Any) -> None:
+        executor = engine.executor
         while executor.usage().busy == 0:
             await asyncio.sleep(0.02)
         joined["slots_before"] = executor.usage().slots
         node = cluster.add(num_cpus=2)  # Ray starts nodes from the main thread only
-        joined["label"] = cluster.label(node)
+        joined["label"] = label = cluster.label(node)
         joined["node"] = node
+        while not any(e["kind"] == "evaluated" and e.get("node") == label
+                      for e in read_events(events)):
+            await asyncio.sleep(0.1)
+        engine.stop("the new node scored a job", cancel=False)
 
     ran = run_engine(make_toy(tmp_path, sleep=0.5), tmp_path / "run",
-                     {"budget": {"max_evaluations": 40}}, during=during)
-    assert ran.outcome.finished
+                     {"budget": {"max_evaluations": 10_000}}, during=during)
+    assert ran.outcome.reason == "the new node scored a job"
     label = joined["label"]
     assert any(e["state"] == "joined" and e["node"] == label for e in ran.of_kind("node"))
     slots = [e["slots"] for e in ran.of_kind("progress")]
     assert slots[0] == joined["slots_before"] and slots[-1] == joined["slots_before"] + 2
-    assert any(e.get("node") == label for e in ran.evaluated())
+    _recorded_once(ran)
     cluster.remove(joined["node"])

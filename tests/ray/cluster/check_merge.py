@@ -8,8 +8,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from codeevo.distributed.keeper import descendants
-from tests.ray.cluster.conftest import LocalCluster, node_trees, run_engine, wait_gone, when_busy
+from tests.ray.cluster.conftest import (
+    LocalCluster,
+    node_trees,
+    run_engine,
+    wait_gone,
+    when_scoring,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -19,11 +24,8 @@ def test_merge_run_survives_a_node_removed_mid_job(cluster: LocalCluster, tmp_pa
     label = cluster.label(victim)
     seen: dict[str, Any] = {}
 
-    async def during(executor: Any) -> None:
-        await when_busy(executor, label, within=600)
-        keeper = next(n.keeper for n in executor.nodes() if n.label == label)
-        seen["tree"] = {keeper, *descendants(keeper)}
-        seen["busy"] = executor.usage().busy
+    async def during(engine: Any) -> None:
+        seen["tree"] = await when_scoring(engine, label, within=600)
         await asyncio.to_thread(cluster.remove, victim)
 
     ran = run_engine(ROOT / "problems" / "merge", tmp_path / "run",

@@ -26,7 +26,9 @@ from codeevo.events import read_events
 from codeevo.session import open_session
 
 
-def pytest_configure(config: pytest.Config) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _private_network() -> None:
+    """(A fixture, not a configure hook: the outer `pytest` loads this conftest too.)"""
     names = [name for _, name in socket.if_nameindex()]
     if names != ["lo"]:
         pytest.exit(f"the Ray cluster checks run only in a private network namespace (found "
@@ -159,7 +161,7 @@ class Ran:
 def run_engine(problem_dir: Path, run: Path, settings: dict[str, Any],
                during: Callable[[Any], Awaitable[None]] | None = None) -> Ran:
     """A whole run through open_session (as the CLI starts one), on the cluster;
-    `during(executor)` runs beside it."""
+    `during(engine)` runs beside it."""
     from codeevo.problem import load_problem
 
     problem = load_problem(problem_dir)
@@ -169,7 +171,7 @@ def run_engine(problem_dir: Path, run: Path, settings: dict[str, Any],
 
     async def main() -> tuple[Any, Any]:
         session = await open_session(problem, config, run)
-        side = asyncio.create_task(during(session.engine.executor)) if during else None
+        side = asyncio.create_task(during(session.engine)) if during else None
         try:
             outcome = await session.run_to_end()
         finally:
@@ -193,9 +195,15 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def when_busy(executor: Any, label: str, within: float = 120.0) -> None:
-    """Return once node `label` is scoring a job."""
+async def when_scoring(engine: Any, label: str, within: float = 300.0) -> set[int]:
+    """Return once node `label` is in the middle of a candidate's job (the seed is recorded,
+    the node's host has started a runner): its keeper and every process below it then."""
     end = time.monotonic() + within
-    while not any(n.label == label and n.busy > 0 for n in executor.nodes()):
-        assert time.monotonic() < end, f"node {label} never got a job: {executor.nodes()}"
+    while True:
+        node = next((n for n in engine.executor.nodes() if n.label == label), None)
+        if engine.seq > 0 and node is not None and node.busy > 0 and node.keeper is not None:
+            below = set(descendants(node.keeper))
+            if len(below) >= 2:  # the host, and a runner under it
+                return {node.keeper, *below}
+        assert time.monotonic() < end, f"{label} never got a job: {engine.executor.nodes()}"
         await asyncio.sleep(0.02)
