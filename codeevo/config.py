@@ -81,6 +81,14 @@ class ProblemConfig(_Model):
     defaults: dict[str, Any] = Field(
         default_factory=dict, description="run config defaults for this problem (same shape)"
     )
+    requires: list[str] = Field(
+        default_factory=list,
+        description="Python modules the host needs for this problem (its prepare hook, the "
+        "local sandbox), e.g. [torch]; checked before a run or an evaluation starts",
+    )
+    extra: str | None = Field(
+        default=None, description="the codeevo extra that installs `requires` (e.g. merge)"
+    )
 
 
 # ---------------------------------------------------------------- run settings

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from codeevo.budget import BudgetReached, SpendCeiling
 from codeevo.candidate import Candidate, EvalResult, Status, candidate_id
 from codeevo.config import RunConfig
 from codeevo.errors import CodeevoError, ProviderError
@@ -24,7 +26,7 @@ from codeevo.executor.base import Evaluation, Executor
 from codeevo.executor.local import LocalExecutor
 from codeevo.lineage.base import LineageStore
 from codeevo.mutation.base import Operator, ParentView, Proposal, ProposalRequest
-from codeevo.mutation.screen import program_hash, screen
+from codeevo.mutation.screen import Screening, program_hash, screen
 from codeevo.population.islands import IslandModel
 from codeevo.population.selection import (
     inspirations,
@@ -34,6 +36,7 @@ from codeevo.population.selection import (
 )
 from codeevo.problem import Problem
 from codeevo.sandbox.base import Sandbox, SandboxJob
+from codeevo.schedule import EXCHANGE_TRAIL, ExchangeTrail, Planned, ReplayPlan, Stamp
 from codeevo.stats import RunStats
 
 # Consecutive proposals that never reach the sandbox before the run is declared stalled.
@@ -66,6 +69,7 @@ class RunOutcome:
     finished: bool  # True when a budget was reached (not interrupted or failed)
     evaluations: int
     best: Candidate | None
+    exit_code: int | None = None  # set when an error stopped the run (e.g. 3: providers)
 
 
 @dataclass
@@ -76,6 +80,9 @@ class _Work:
     operator: Operator
     request: ProposalRequest
     rng: random.Random
+    stamp: Stamp
+    planned: Planned | None = None  # replaying: the recorded candidate this one redoes
+    trail: ExchangeTrail = field(default_factory=ExchangeTrail)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -95,6 +102,7 @@ class Engine:
         events: EventLog,
         assets_dir: Path | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
+        ceiling: SpendCeiling | None = None,
     ) -> None:
         self.problem = problem
         self.config = config
@@ -117,6 +125,10 @@ class Engine:
         self.rng = random.Random(config.seed)
         self.islands = IslandModel(config.population, problem.config.features)
         self.stats = RunStats()
+        # Token and dollar budgets, reserved request by request by the LLM client
+        # (codeevo.budget); without a client that reserves, spend is counted at record time.
+        b = config.budget
+        self.ceiling = ceiling or SpendCeiling(b.max_tokens, b.max_cost)
         self.programs: dict[str, str] = {}  # id → program, for candidates in an archive
         self.artifacts: dict[str, dict[str, str]] = {}
         self.seen_hashes: set[str] = set()
@@ -125,8 +137,16 @@ class Engine:
         self._consecutive_rejects = 0
         self._consecutive_infra = 0
         self._stop_reason: str | None = None
+        self._error_code: int | None = None
         self._finished = False
         self._resumed = False
+        self.rehomed = 0  # candidates restored onto island (i mod n): the run has fewer now
+        # The schedule stamps (codeevo.schedule): this session's RNG epoch and start count.
+        self._epoch: int | None = None
+        self._starts = 0
+        self._seq_changed = asyncio.Event()
+        self.replay_plan: ReplayPlan | None = None  # set to follow a recorded run
+        self._pending_after = float("inf")  # replaying: `after` of the next start due
         self._running = asyncio.Event()
         self._running.set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -177,10 +197,16 @@ class Engine:
         for cand_id in self._archived_ids():
             self.programs[cand_id] = self.store.program(cand_id)
         self._resumed = n > 0
+        self.ceiling.add_spent(self.stats.tokens, self.stats.cost)
         # A resumed run continues with a fresh stream derived from the seed and its length.
-        self.rng = random.Random(f"{self.config.seed}:{self.seq}")
-        self.island_counter = self.seq
+        self._reseed(self.seq)
         return n
+
+    def _reseed(self, epoch: int) -> None:
+        self.rng = random.Random(f"{self.config.seed}:{epoch}")
+        self.island_counter = epoch
+        self._epoch = epoch
+        self._starts = 0
 
     def _archived_ids(self) -> set[str]:
         return {c.id for i in range(self.islands.num_islands) for c in self.islands.elites(i)}
@@ -209,6 +235,8 @@ class Engine:
         try:
             if self.seq == 0:
                 await self._seed_population()
+            if self.replay_plan is not None:
+                await self._follow(self.replay_plan)
             while self._stop_reason is None:
                 await self._running.wait()
                 if self._stop_reason is not None:
@@ -228,6 +256,8 @@ class Engine:
             await self._drain()
         finally:
             await self.executor.close()
+        if self._stop_reason is not None and self.ceiling.active:
+            self._stop_reason += f"; {self._spent_text()}"
         best = self.islands.best()
         self._emit(
             "stopped",
@@ -237,7 +267,21 @@ class Engine:
             best_id=best.id if best else None,
             best_score=best.score if best else None,
         )
-        return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations, best)
+        return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations,
+                          best, self._error_code)
+
+    def _spent_text(self) -> str:
+        """What the run spent against its token and dollar budgets (the stop line). The
+        ceiling also counts requests whose candidate was never recorded (cancelled at stop)."""
+        b = self.config.budget
+        tokens = max(self.ceiling.spent_tokens, self.stats.tokens)
+        cost = max(self.ceiling.spent_cost, self.stats.cost)
+        parts = []
+        if b.max_tokens is not None:
+            parts.append(f"{tokens:,} of {b.max_tokens:,} tokens")
+        if b.max_cost is not None:
+            parts.append(f"${cost:.4f} of ${b.max_cost:g}")
+        return "spent " + ", ".join(parts)
 
     def _max_in_flight(self) -> int:
         """Proposal slots plus the executor's evaluation slots now (a Ray cluster's follow
@@ -256,6 +300,8 @@ class Engine:
             return f"evaluation budget reached ({b.max_evaluations})"
         if b.max_wall_seconds is not None and time.monotonic() - self._t0 >= b.max_wall_seconds:
             return f"wall-time budget reached ({b.max_wall_seconds:g} s)"
+        if self.ceiling.refused is not None:
+            return str(self.ceiling.refused)
         if b.max_tokens is not None and self.stats.tokens >= b.max_tokens:
             return f"token budget reached ({b.max_tokens})"
         if b.max_cost is not None and self.stats.cost >= b.max_cost:
@@ -292,6 +338,7 @@ class Engine:
             return
         exc = task.exception()
         if isinstance(exc, ProviderError):
+            self._error_code = self._error_code or exc.exit_code
             self.stop(f"LLM providers failing: {exc}", cancel=True)
         elif exc is not None:
             self.stop(f"internal error: {type(exc).__name__}: {exc}", cancel=True)
@@ -340,7 +387,55 @@ class Engine:
 
     # ------------------------------------------------------------------ one candidate
 
-    def _start_one(self) -> None:
+    async def _follow(self, plan: ReplayPlan) -> None:
+        """Start the recorded run's candidates in its order, each once as many candidates are
+        recorded as when it started (codeevo.schedule); then let them drain."""
+        for session in plan.sessions:
+            if session.epoch is not None:  # the recorded run was resumed here
+                if not await self._recorded_at_least(session.epoch):
+                    return
+                self._reseed(session.epoch)
+            for planned in session.starts:
+                # No candidate is recorded past this start's `after` before it has started.
+                self._pending_after = planned.stamp.after
+                if not await self._recorded_at_least(planned.stamp.after):
+                    return
+                reason = self._budget_reason(starting=True)
+                if reason is not None:
+                    self._finish(reason)
+                    return
+                self._start_one(planned)
+                self._pending_after = float("inf")
+                self._progressed()
+        self._pending_after = float("inf")
+        self._progressed()
+        if self.config.budget.max_evaluations is not None:
+            return  # asked to go past the recording: the run goes on (and misses at once)
+        while self._tasks and self._stop_reason is None:
+            await self._wait_some()
+        if self._stop_reason is None:
+            self._finish(f"replayed the recorded run ({plan.candidates} candidates)")
+
+    async def _recorded_at_least(self, n: int) -> bool:
+        """Wait until `n` candidates are recorded; False when the run stops first or nothing
+        left in flight can get it there (the replay left its recording)."""
+        while self.seq < n and self._stop_reason is None:
+            if not self._tasks:
+                self.stop(f"replay diverged: {self.seq} candidates recorded, the recording "
+                          f"started its next candidate after {n}")
+                return False
+            waiter = asyncio.ensure_future(self._seq_changed.wait())
+            done, _ = await asyncio.wait({*self._tasks, waiter},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            for task in done:
+                if task is not waiter:
+                    self._reap(task)  # type: ignore[arg-type]
+        return self._stop_reason is None
+
+    def _start_one(self, planned: Planned | None = None) -> None:
+        stamp = Stamp(self._epoch, self._starts, self.seq)
+        self._starts += 1
         island = self.island_counter % self.islands.num_islands
         self.island_counter += 1
         rng = self.rng
@@ -366,7 +461,10 @@ class Engine:
             inspirations=tuple(self._view(c) for c in insp),
             island=island,
         )
-        work = _Work(island, self.operators[name], request, random.Random(rng.getrandbits(64)))
+        work = _Work(island, self.operators[name], request, random.Random(rng.getrandbits(64)),
+                     stamp, planned)
+        if planned is not None:
+            work.trail.replay = deque(planned.llm_keys)
         task = asyncio.create_task(self._pipeline(work))
         self._tasks.add(task)
 
@@ -375,11 +473,15 @@ class Engine:
 
     async def _pipeline(self, work: _Work) -> None:
         t0 = time.monotonic()
-        if getattr(work.operator, "self_limited", False):  # the LLM client holds the slots
-            proposal = await work.operator.propose(work.request, work.rng)
-        else:
-            async with self._proposal_sem:
+        EXCHANGE_TRAIL.set(work.trail)  # this task's own context: the client notes its keys
+        try:
+            if getattr(work.operator, "self_limited", False):  # the LLM client holds the slots
                 proposal = await work.operator.propose(work.request, work.rng)
+            else:
+                async with self._proposal_sem:
+                    proposal = await work.operator.propose(work.request, work.rng)
+        except BudgetReached:
+            return  # nothing was spent on it; _budget_reason now stops new work
         t_prop = time.monotonic() - t0
         parents = proposal.parents or (work.request.parent.candidate.id,)
         proposal = _with_parents(proposal, parents)
@@ -391,6 +493,8 @@ class Engine:
                                 reason=proposal.error or "operator returned no program")
             return await self._finish_candidate(work, proposal, "", result, t0, t_prop, 0.0)
         verdict = screen(work.request.parent.program, program, self.seen_hashes)
+        if work.planned is not None:  # replaying: a duplicate is what the recording says
+            verdict = as_recorded(verdict, work.planned)
         if not verdict.ok:
             result = EvalResult(status=Status.REJECTED, stage=verdict.stage, reason=verdict.reason)
             self._emit("screened", ok=False, stage=verdict.stage, reason=verdict.reason)
@@ -430,6 +534,14 @@ class Engine:
         cand = self._new_candidate(proposal, island=work.island, result=result, where=where)
         cand.timings = {"propose": round(t_prop, 4), "eval": round(t_eval, 4),
                         "total": round(time.monotonic() - t0, 4)}
+        cand.extra["sched"] = work.stamp.as_json()
+        if work.trail.keys:
+            cand.extra["llm_keys"] = list(work.trail.keys)
+        if work.planned is not None:  # replaying: record in the recorded order, and only
+            # once every start that came before this record in the recording has happened
+            while self._stop_reason is None and (self.seq < work.planned.seq
+                                                 or self._pending_after <= self.seq):
+                await self._seq_changed.wait()
         await self._record(cand, program, result, proposal,
                            node=where.node if where is not None else None)
 
@@ -496,7 +608,13 @@ class Engine:
             self._consecutive_rejects = 0
         self.store.record(cand, program, files)
         self._recorded(cand, inserted, node)
+        self._progressed()
         self._infra_check(result)
+
+    def _progressed(self) -> None:
+        """Wake what waits for a record or a start (a replay following its recording)."""
+        self._seq_changed.set()
+        self._seq_changed = asyncio.Event()
 
     def _recorded(self, cand: Candidate, inserted: bool, node: str | None) -> None:
         best = self.islands.best()
@@ -538,7 +656,12 @@ class Engine:
         if cand.status == Status.INFRA:
             return False, None  # never scored: neither inserted nor a step towards migration
         if cand.ok:
-            targets = range(self.islands.num_islands) if founder else [cand.island]
+            home = cand.island
+            if replay and home >= self.islands.num_islands:
+                # A resume with fewer islands: the candidate joins island (i mod n).
+                home %= self.islands.num_islands
+                self.rehomed += 1
+            targets = range(self.islands.num_islands) if founder else [home]
             for island in targets:
                 ok, c = self.islands.add(cand, island=island)
                 inserted_any = inserted_any or ok
@@ -558,6 +681,17 @@ class Engine:
         event = self.events.emit(kind, **fields)
         if self.on_event is not None:
             self.on_event(event)
+
+
+def as_recorded(verdict: Screening, planned: Planned) -> Screening:
+    """A replay's screening verdict: which of several equal programs in flight counted as the
+    duplicate depended on timing, so the recording decides."""
+    if verdict.stage == "duplicate" and not planned.duplicate:
+        return Screening(True, None, None, verdict.program_hash)
+    if verdict.ok and planned.duplicate:
+        return Screening(False, "duplicate", "exact duplicate of a program in flight "
+                         f"({verdict.program_hash[:12]}), as recorded", verdict.program_hash)
+    return verdict
 
 
 def _with_parents(proposal: Proposal, parents: tuple[str, ...]) -> Proposal:

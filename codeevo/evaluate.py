@@ -30,6 +30,7 @@ async def evaluate_program(
     `evaluator_config` replaces the problem's `evaluator.config` (e.g. ``{"split": "heldout"}``
     merged by the caller); the prepare hook sees the same config.
     """
+    problem.check_requirements()
     ev_cfg = problem.config.evaluator.config if evaluator_config is None else evaluator_config
     executor: Executor
     if sandbox is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,29 @@ class Problem:
     @property
     def entry_name(self) -> str:
         return Path(self.config.entry).name
+
+    def missing_modules(self) -> list[str]:
+        """The modules of `requires` that this interpreter cannot import."""
+        out = []
+        for name in self.config.requires:
+            try:
+                found = importlib.util.find_spec(name) is not None
+            except (ImportError, ValueError):  # a parent package missing, or a blocked import
+                found = False
+            if not found:
+                out.append(name)
+        return out
+
+    def check_requirements(self) -> None:
+        """Raise ConfigError (exit 2) in one line when a required module is not installed."""
+        missing = self.missing_modules()
+        if not missing:
+            return
+        extra = self.config.extra
+        how = (f"pip install 'codeevo[{extra}]'" if extra
+               else f"pip install {' '.join(missing)}")
+        raise ConfigError(f"problem {self.name} needs {', '.join(missing)}, not installed "
+                          f"here: {how}")
 
     def baseline_programs(self) -> dict[str, str]:
         """name → program text for each baseline listed in problem.yaml."""

@@ -13,31 +13,42 @@ def _fmt_score(value: Any) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def describe(p: dict[str, Any]) -> str:
-    """One progress line: best, rate, failures by stage, cost, tokens, budget left."""
+def describe(p: dict[str, Any], width: int | None = None) -> str:
+    """One progress line: best, rate, budget left, failures by stage, tokens and cost, cost by
+    model. With `width`, the parts that do not fit are left out, least important first, so a
+    terminal never cuts the line in the middle of a number."""
     fails = p.get("failures") or {}
     top = sorted(fails.items(), key=lambda kv: -kv[1])[:3]
     fail_txt = " ".join(f"{k}={v}" for k, v in top) or "none"
-    parts = [
-        f"best {_fmt_score(p.get('best_score'))}",
-        f"{p.get('rate', 0):.1f}/min",
-        f"fail {fail_txt}",
+    left = p.get("budget_left") or {}
+    parts = [  # (priority: lower is kept first, text)
+        (0, f"best {_fmt_score(p.get('best_score'))}"),
+        (1, f"{p.get('rate', 0):.1f}/min"),
+        (3, f"fail {fail_txt}"),
     ]
-    if isinstance(p.get("slots"), int):
+    if isinstance(p.get("slots"), int):  # evaluation slots in use (on a cluster: its nodes)
         nodes = int(p.get("nodes") or 0)
         where = f" on {nodes} nodes" if nodes != 1 else ""
-        parts.append(f"slots {p.get('busy', 0)}/{p['slots']}{where}")
+        parts.append((2 if where else 5, f"slots {p.get('busy', 0)}/{p['slots']}{where}"))
     if p.get("infra"):
-        parts.append(f"infra {p['infra']}")
+        parts.append((3, f"infra {p['infra']}"))
     if p.get("tokens"):
-        parts.append(f"{p['tokens']} tok ${p.get('cost', 0):.4f}")
+        parts.append((2, f"{p['tokens']} tok ${p.get('cost', 0):.4f}"))
         models = p.get("by_model") or {}
-        if models:
-            parts.append(" ".join(f"{m}:${t['cost']:.3f}" for m, t in models.items()))
-    left = p.get("budget_left") or {}
+        parts += [(5, f"{m}:${t['cost']:.3f}") for m, t in models.items()]
     if left:
-        parts.append("left " + ",".join(f"{k}={v}" for k, v in left.items()))
-    return " | ".join(parts)
+        parts.append((4, "left " + ",".join(f"{k}={v}" for k, v in left.items())))
+    if width is None:
+        return " | ".join(text for _, text in parts)
+    kept: set[int] = set()
+    used = 0
+    for i, (_, text) in sorted(enumerate(parts), key=lambda ip: ip[1][0]):
+        extra = len(text) + (3 if kept else 0)
+        if used + extra > width:
+            break  # strictly by importance: nothing less important fills the gap
+        kept.add(i)
+        used += extra
+    return " | ".join(text for i, (_, text) in enumerate(parts) if i in kept)
 
 
 class ProgressView:
@@ -64,8 +75,10 @@ class ProgressView:
         kind = event.get("kind")
         if kind == "progress":
             if self._progress is not None:
+                # bar (40) + counts + elapsed + gaps take about 70 columns of the line
+                room = max(20, self.console.width - 70)
                 self._progress.update(self._task, completed=event.get("evaluations", 0),
-                                      description=describe(event))
+                                      description=describe(event, room))
             elif not self.quiet:
                 n = int(event.get("evaluations", 0))
                 if n - self._last_line >= 25 or (self.total and n >= self.total):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from codeevo.assets import prepare_assets
+from codeevo.budget import SpendCeiling
 from codeevo.config import RunConfig
 from codeevo.engine import Engine
 from codeevo.events import EventLog
@@ -22,6 +23,7 @@ from codeevo.lineage.store import GitLineageStore
 from codeevo.mutation.registry import make_operators
 from codeevo.problem import Problem, load_problem
 from codeevo.runs import RunDir
+from codeevo.schedule import ReplayPlan
 
 
 @dataclass
@@ -62,11 +64,19 @@ async def open_session(
     *,
     resume: bool = False,
     on_event: Callable[[dict[str, Any]], None] | None = None,
+    say: Callable[[str], None] | None = None,
+    replay_plan: ReplayPlan | None = None,
 ) -> Session:
     """Create (or reopen) the run directory and build its engine. Nothing is written before the
-    config and the problem have been validated by the caller."""
+    problem's requirements and the models have passed their pre-flight checks (ConfigError,
+    exit 2, otherwise); `say` shows what a slow check is doing."""
+    from codeevo.llm.preflight import preflight
+
+    problem.check_requirements()
+    await preflight(config.llm, config.budget, say=say)
     notices: list[str] = []
-    operators, mix, notice = make_operators(config, run_path / "llm")
+    ceiling = SpendCeiling(config.budget.max_tokens, config.budget.max_cost)
+    operators, mix, notice = make_operators(config, run_path / "llm", ceiling)
     if notice:
         notices.append(notice)
     executor, how = make_executor(config, problem)
@@ -83,7 +93,6 @@ async def open_session(
             use = executor.usage()
             notices.append(f"executor: {use.nodes} node(s), {use.slots} evaluation slot(s)")
         if run is not None:
-            run.save_config(config)
             store = GitLineageStore.open(run.lineage_path)
         else:
             run = RunDir.create(run_path, problem.root, config)
@@ -96,10 +105,26 @@ async def open_session(
         raise
     events = EventLog(run.events_path)
     engine = Engine(problem, config, executor=executor, operators=operators, mix=mix,
-                    store=store, events=events, assets_dir=assets, on_event=on_event)
+                    store=store, events=events, assets_dir=assets, on_event=on_event,
+                    ceiling=ceiling)
+    engine.replay_plan = replay_plan
     if resume:
-        n = engine.restore()
+        try:
+            n = engine.restore()
+        except BaseException:
+            store.close()
+            events.close()
+            await executor.close()
+            run.release()
+            raise
+        # Only now, with the population rebuilt under the new settings, is config.yaml
+        # rewritten: a resume that fails leaves the run as it was.
+        run.save_config(config)
         notices.append(f"resumed {run_path}: {n} candidates restored from the lineage")
+        if engine.rehomed:
+            notices.append(f"islands: {engine.rehomed} candidates of islands beyond "
+                           f"{config.population.num_islands - 1} were re-homed (island mod "
+                           f"{config.population.num_islands})")
     for line in notices:
         events.emit("notice", message=line)
     return Session(engine, run, notices)

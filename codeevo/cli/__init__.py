@@ -25,6 +25,10 @@ COMMAND_MODULES = (
 )
 
 
+# Modules that come with an extra: a command that needs one says which extra, not a traceback.
+EXTRA_OF_MODULE = {"torch": "merge", "safetensors": "merge", "sklearn": "merge"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="codeevo", description="LLM-driven code evolution (see README.md)"
@@ -45,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CodeevoError as exc:
         print(f"codeevo: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"codeevo: error: this needs {exc.name}, not installed here: "
+              f"pip install 'codeevo[{extra}]'", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("codeevo: interrupted", file=sys.stderr)
         return 130

@@ -86,6 +86,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from codeevo.merging.report import markdown_table, run_report
 
+    _check_reportable(args.run_dir)
     rows = run_report(args.run_dir, heldout=args.heldout, sandbox=args.sandbox)
     splits = ("search", "heldout") if args.heldout else ("search",)
     if args.json:
@@ -93,3 +94,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         print(markdown_table(rows, splits))
     return 0
+
+
+def _check_reportable(run_dir: Path) -> None:
+    """`report` compares a run's best with its problem's baselines on search and held-out
+    splits: a problem without both (e.g. circle packing) gets a clear refusal, exit 2."""
+    from codeevo.problem import load_problem
+    from codeevo.runs import RunDir
+
+    problem = load_problem(RunDir.open(run_dir).problem_path())
+    if not problem.config.baselines or "split" not in problem.config.evaluator.config:
+        raise ConfigError(
+            f"codeevo report does not apply to {run_dir}: its problem ({problem.name}) has no "
+            "baselines and no search/held-out split to compare on (it is made for the merge "
+            f"problem); use `codeevo best {run_dir}` for this run")

@@ -17,7 +17,10 @@ from codeevo.errors import ConfigError
 from codeevo.problem import Problem
 
 
-def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True) -> None:
+def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True,
+                    evolution: bool = True) -> None:
+    """The config flags; `budget` and `evolution` (models, islands, slots) only where a
+    command runs an evolution (`eval` scores one program: neither applies)."""
     g = p.add_argument_group("run settings (override the config)")
     g.add_argument("--config", action="append", default=[], metavar="FILE",
                    help="YAML run config (repeatable; later files win)")
@@ -29,18 +32,20 @@ def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True) -> None:
         g.add_argument("--wall-time", type=float, metavar="SECONDS", help="budget: wall time")
         g.add_argument("--max-tokens", type=int, help="budget: LLM tokens")
         g.add_argument("--max-cost", type=float, metavar="DOLLARS", help="budget: LLM dollars")
-    g.add_argument("--model", action="append", default=[], metavar="LITELLM_MODEL",
-                   help="LLM model (repeatable: an equal-weight ensemble)")
-    g.add_argument("--api-base", help="OpenAI-compatible server for --model")
     g.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
-    g.add_argument("--islands", type=int)
-    g.add_argument("--proposal-slots", type=int)
-    g.add_argument("--eval-slots", type=int)
-    g.add_argument("--max-in-flight", type=int)
     g.add_argument("--executor", choices=["local", "ray"],
                    help="where evaluations run: this machine, or a Ray cluster's nodes")
     g.add_argument("--ray-address", metavar="ADDRESS",
                    help="Ray cluster: auto, HOST:PORT or ray://HOST:10001 (implies --executor ray)")
+    if not evolution:
+        return
+    g.add_argument("--model", action="append", default=[], metavar="LITELLM_MODEL",
+                   help="LLM model (repeatable: an equal-weight ensemble)")
+    g.add_argument("--api-base", help="OpenAI-compatible server for --model")
+    g.add_argument("--islands", type=int)
+    g.add_argument("--proposal-slots", type=int)
+    g.add_argument("--eval-slots", type=int)
+    g.add_argument("--max-in-flight", type=int)
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:

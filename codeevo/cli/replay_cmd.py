@@ -2,8 +2,10 @@
 
 The new run has the recorded run's problem, config and seed; its LLM client answers only from
 the recorded store (`llm.cache: replay`, reading RUN/llm/), so no request goes to the network
-and no key is needed. A request the recording does not hold (the run went past its end, or
-diverged) stops the replay with a message naming the request's key.
+and no key is needed. The engine follows the recorded order of starts and records
+(codeevo.schedule), so a run made with many candidates in flight replays to the same lineage.
+A request the recording does not hold (the replay diverged) stops it with a message naming
+the request's key.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("replay", help="rerun a run from its recorded LLM replies (no network)")
     p.add_argument("run_dir", type=Path, help="the recorded run")
     p.add_argument("--out", type=Path, required=True, help="directory of the new run")
-    p.add_argument("--evals", type=int, help="budget: max evaluations (default: the run's)")
+    p.add_argument("--evals", type=int,
+                   help="stop after N evaluations (default: where the recording ends)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", action="store_true", help="print the outcome as one JSON object")
     p.set_defaults(handler=cmd_replay)
@@ -42,13 +45,26 @@ def replay_config(run_dir: Path, evals: int | None = None) -> tuple[Any, Any]:
         raise ConfigError(f"{run.config_path}: llm.models is empty: nothing to replay")
     llm = config.llm.model_copy(update={"cache": "replay",
                                         "cache_dir": str(run.llm_dir.resolve())})
-    config = config.model_copy(update={"llm": llm})
-    if evals is not None:
-        if evals < 1:
-            raise ConfigError("--evals: must be at least 1")
-        budget = config.budget.model_copy(update={"max_evaluations": evals})
-        config = config.model_copy(update={"budget": budget})
+    # The recording's own order decides where the replay ends; time and spend do not (a
+    # replay spends nothing and may run slower or faster than the recorded run).
+    # Without --evals the replay ends where the recording ends; with it, it stops there or
+    # goes past the recording (where its first request finds no recorded reply).
+    if evals is not None and evals < 1:
+        raise ConfigError("--evals: must be at least 1")
+    budget = config.budget.model_copy(update={"max_wall_seconds": None, "max_tokens": None,
+                                              "max_cost": None, "max_evaluations": evals})
+    config = config.model_copy(update={"llm": llm, "budget": budget})
     return problem, type(config).model_validate(config.model_dump())
+
+
+def replay_plan(run_dir: Path) -> Any:
+    """The recorded run's order of starts and records (codeevo.schedule.ReplayPlan)."""
+    from codeevo.lineage.store import GitLineageStore
+    from codeevo.runs import RunDir
+    from codeevo.schedule import ReplayPlan
+
+    with GitLineageStore.open(RunDir.open(run_dir).lineage_path) as store:
+        return ReplayPlan.from_candidates(store.candidates())
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -60,8 +76,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()):
         raise RunDirError(f"{out}: already exists and is not empty")
     problem, config = replay_config(args.run_dir, args.evals)
-    if config.engine.max_in_flight != 1 and not (args.quiet or args.json):
-        print("replay: the run had several candidates in flight (engine.max_in_flight is not "
-              "1); it replays exactly only where the order of its LLM requests repeats",
-              file=sys.stderr)
-    return int(drive(problem, config, out, resume=False, args=args))
+    plan = replay_plan(args.run_dir)
+    if not plan.exact and not (args.quiet or args.json):
+        print("replay: this run was recorded before codeevo kept the order of its candidates; "
+              "it is replayed one candidate at a time, which is exact for runs made with "
+              "engine.max_in_flight 1", file=sys.stderr)
+    return int(drive(problem, config, out, resume=False, args=args, replay_plan=plan))

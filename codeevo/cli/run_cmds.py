@@ -32,6 +32,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("best", help="the best program of a run, with its metrics")
     p.add_argument("run_dir", type=Path)
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="write the program (plain text) to FILE; the summary goes to stderr")
     p.set_defaults(handler=cmd_best)
 
     p = sub.add_parser("eval", help="score one program on a problem")
@@ -41,7 +43,7 @@ def register(sub: Any) -> None:
     p.add_argument("--evaluator-set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one key of the problem's evaluator.config (YAML value), "
                    "e.g. --evaluator-set split=heldout")
-    add_run_options(p, budget=False)
+    add_run_options(p, budget=False, evolution=False)
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("problems", help="list problems found")
@@ -89,14 +91,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def drive(problem: Any, config: Any, out: Path, *, resume: bool,
-           args: argparse.Namespace) -> int:
+          args: argparse.Namespace, replay_plan: Any = None) -> int:
     from codeevo.progress import ProgressView
     from codeevo.session import open_session
 
     view = ProgressView(config.budget.max_evaluations, quiet=args.quiet or args.json)
 
     async def main() -> Any:
-        session = await open_session(problem, config, out, resume=resume, on_event=view)
+        loud = not (args.quiet or args.json)
+        session = await open_session(problem, config, out, resume=resume, on_event=view,
+                                     say=(lambda line: print(line, file=sys.stderr))
+                                     if loud else None, replay_plan=replay_plan)
         if not (args.quiet or args.json):
             for line in session.notices:
                 print(line, file=sys.stderr)
@@ -138,7 +143,11 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
         score = "-" if best is None or best.score is None else f"{best.score:.6f}"
         print(f"{outcome.reason}: {outcome.evaluations} evaluations, best {score} "
               f"({summary['best_id']}) in {out}")
-    return 0 if outcome.finished else 130 if "interrupted" in outcome.reason else 1
+    if outcome.finished:
+        return 0
+    if outcome.exit_code is not None:
+        return int(outcome.exit_code)  # e.g. 3: every model given up on (docs/llm.md)
+    return 130 if "interrupted" in outcome.reason else 1
 
 
 # ---------------------------------------------------------------- best
@@ -156,20 +165,37 @@ def cmd_best(args: argparse.Namespace) -> int:
             "totals": totals,
         }))
         return 0
+    head = [f"best {best.id}  score {best.score:.6f}  operator {best.operator}  "
+            f"island {best.island}  parents {best.parents}"]
+    head += [f"  {k} = {v:.6g}" for k, v in sorted(best.metrics.items())]
+    tail = [f"{totals['candidates']} candidates, {totals['evaluations']} evaluations, "
+            f"{totals['tokens']} tokens, ${totals['cost']:.4f}"]
+    tail += [f"  model {name}: {t['calls']} calls, {t['tokens_in']}+{t['tokens_out']} "
+             f"tokens, ${t['cost']:.4f}" for name, t in totals["by_model"].items()]
+    if args.out is not None:
+        try:
+            args.out.write_text(program)
+        except OSError as exc:
+            from codeevo.errors import ConfigError
+
+            raise ConfigError(f"--out {args.out}: cannot write: {exc.strerror or exc}") from exc
+        print("\n".join([*head, *tail, f"program written to {args.out}"]), file=sys.stderr)
+        return 0
+    if not sys.stdout.isatty():
+        # Piped or redirected (`codeevo best RUN > best.py`): the program exactly, nothing
+        # else on stdout; the summary goes to stderr.
+        sys.stdout.write(program)
+        print("\n".join([*head, *tail]), file=sys.stderr)
+        return 0
     from rich.console import Console
     from rich.syntax import Syntax
 
     con = Console()
-    con.print(f"[bold]best[/] {best.id}  score [bold]{best.score:.6f}[/]  "
-              f"operator {best.operator}  island {best.island}  parents {best.parents}")
-    for k, v in sorted(best.metrics.items()):
-        con.print(f"  {k} = {v:.6g}")
+    for line in head:
+        con.print(line, markup=False, highlight=False)
     con.print(Syntax(program, "python", line_numbers=True))
-    con.print(f"{totals['candidates']} candidates, {totals['evaluations']} evaluations, "
-              f"{totals['tokens']} tokens, ${totals['cost']:.4f}")
-    for name, t in totals["by_model"].items():
-        con.print(f"  model {name}: {t['calls']} calls, {t['tokens_in']}+{t['tokens_out']} "
-                  f"tokens, ${t['cost']:.4f}")
+    for line in tail:
+        con.print(line, markup=False, highlight=False)
     return 0
 
 
@@ -221,13 +247,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_problems(args: argparse.Namespace) -> int:
     from codeevo.errors import ConfigError
     from codeevo.problem import find_problems, load_problem
+    from codeevo.sandbox.docker import DockerUnavailableError, connect
+    from codeevo.sandbox.select import auto_kind
 
+    try:  # the sandbox column says what `--sandbox auto` would pick here, now
+        client = connect(timeout=3)
+    except DockerUnavailableError:
+        client = None
     rows = []
     for path in find_problems(*args.roots):
         try:
             p = load_problem(path)
             rows.append({"name": p.name, "path": str(path), "description": p.config.description,
-                         "evaluator": str(p.evaluator_dir), "sandbox": p.config.sandbox_profile})
+                         "evaluator": str(p.evaluator_dir), "sandbox": auto_kind(p, client),
+                         "profile": p.config.sandbox_profile,
+                         "missing": p.missing_modules()})
         except ConfigError as exc:
             rows.append({"name": path.name, "path": str(path), "error": str(exc)})
     if args.json:
@@ -236,11 +270,13 @@ def cmd_problems(args: argparse.Namespace) -> int:
     if not rows:
         print("no problems found under " + ", ".join(map(str, args.roots)))
         return 1
+    print(f"{'problem':<20} {'sandbox':<11} description   (sandbox: what --sandbox auto picks)")
     for r in rows:
         if "error" in r:
             print(f"{r['name']:<20} INVALID: {r['error']}")
         else:
-            print(f"{r['name']:<20} {r['sandbox']:<10} {r['description']}")
+            needs = f"  [needs {', '.join(r['missing'])}]" if r["missing"] else ""
+            print(f"{r['name']:<20} {r['sandbox']:<11} {r['description']}{needs}")
     return 0
 
 

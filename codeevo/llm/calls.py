@@ -89,17 +89,65 @@ def retryable(reason: str, retry_after: float | None = None) -> dict[str, Any]:
 
 
 def classify(exc: BaseException) -> dict[str, Any]:
+    """A provider error as a plain outcome. litellm's exceptions subclass the `openai` SDK's
+    typed errors (for every provider), so the type says what happened; the status code is the
+    fallback for anything else."""
+    import openai
+
     status = getattr(exc, "status_code", None)
     name = type(exc).__name__
     message = str(exc).splitlines()[0][:300] if str(exc) else name
-    if isinstance(status, int) and status in FATAL_STATUS:
+    if isinstance(exc, openai.APITimeoutError):
+        return retryable(f"timed out ({name}): {message}")
+    if isinstance(exc, openai.APIConnectionError) or _connection_failed(message):
+        # litellm reports a refused or reset connection as HTTP 500: say what it is.
+        return retryable(f"cannot connect to the endpoint ({name}): {message}")
+    if isinstance(exc, openai.RateLimitError) or status == 429:
+        return retryable(f"rate limited (HTTP 429): {message}", retry_after_seconds(exc))
+    fatal = (openai.AuthenticationError, openai.PermissionDeniedError, openai.BadRequestError,
+             openai.NotFoundError, openai.UnprocessableEntityError)
+    if isinstance(exc, fatal) or (isinstance(status, int) and status in FATAL_STATUS):
         return {"ok": False, "fatal": True, "reason": f"HTTP {status} ({name}): {message}",
                 "retry_after": None}
-    if isinstance(status, int) and status == 429:
-        return retryable(f"rate limited (HTTP 429): {message}", retry_after_seconds(exc))
     if isinstance(status, int):
         return retryable(f"HTTP {status} ({name}): {message}")
     return retryable(f"{name}: {message}")
+
+
+_CONNECT_FAILURES = ("Connection error", "Cannot connect to host", "Connection refused",
+                     "Connect call failed", "Server disconnected")
+
+
+def _connection_failed(message: str) -> bool:
+    return any(s in message for s in _CONNECT_FAILURES)
+
+
+def check_model(name: str, api_base: str | None) -> dict[str, Any]:
+    """What litellm knows of a model string, before any request: its provider (or why it has
+    none), whether litellm's price map prices it, and which credential variables are missing
+    from the environment (only where no `api_base` says where to go)."""
+    litellm = load_litellm()
+    try:
+        _, provider, _, _ = litellm.get_llm_provider(model=name, api_base=api_base)
+    except Exception as exc:  # litellm raises BadRequestError for an unknown provider
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return {"ok": False, "reason": message.removeprefix("litellm.BadRequestError: ")[:300]}
+    prices: list[float] | None
+    try:  # dollars per token, input and output
+        cin, _ = litellm.cost_per_token(model=name, prompt_tokens=1_000_000, completion_tokens=0)
+        _, cout = litellm.cost_per_token(model=name, prompt_tokens=0, completion_tokens=1_000_000)
+        prices = [float(cin) / 1e6, float(cout) / 1e6]
+    except Exception:  # not in the price map
+        prices = None
+    missing: list[str] = []
+    if not api_base:
+        try:
+            found = litellm.validate_environment(model=name)
+            missing = [str(k) for k in found.get("missing_keys") or [] if str(k).endswith("_KEY")]
+        except Exception:
+            missing = []
+    return {"ok": True, "provider": str(provider), "priced": prices is not None,
+            "prices": prices, "missing_keys": missing}
 
 
 def retry_after_seconds(exc: BaseException) -> float | None:

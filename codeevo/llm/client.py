@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from codeevo.budget import Reservation, SpendCeiling, input_token_bound
 from codeevo.config import LLMConfig, ModelConfig
 from codeevo.errors import ConfigError
 from codeevo.llm.accounting import UsageLedger, configured_cost
@@ -31,6 +32,7 @@ from codeevo.llm.base import (
 from codeevo.llm.ensemble import ModelPool
 from codeevo.llm.gateway import Transport, transport
 from codeevo.llm.replay import ExchangeStore
+from codeevo.schedule import EXCHANGE_TRAIL
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +80,11 @@ class LiteLLMClient:
         env: Mapping[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         slots: int | None = None,
+        ceiling: SpendCeiling | None = None,
     ) -> None:
         self.config = config
+        self.ceiling = ceiling if ceiling is not None and ceiling.active else None
+        self._prices: dict[str, tuple[float, float]] = {}
         self.slots = slots or config.max_concurrency or DEFAULT_SLOTS
         self._group = uuid.uuid4().hex  # this client's share of the workers' slots
         self._transport: Transport | None = None
@@ -90,6 +95,9 @@ class LiteLLMClient:
         self.pool = ModelPool(list(config.models), config.provider_failure_limit)
         self.usage = UsageLedger()
         self._sleep = sleep
+        # Jitter spreads the retries of many slots hit by one outage; it draws from its own
+        # RNG, never the run's, so a run's choices do not depend on how often it retried.
+        self._jitter = random.Random()
         self._keys: dict[str, str | None] = {}
         self._placeholders: dict[str, str] = {}
         source = os.environ if env is None else env
@@ -110,14 +118,15 @@ class LiteLLMClient:
 
     @classmethod
     def from_config(cls, config: LLMConfig, run_llm_dir: Path | None,
-                    slots: int | None = None) -> LiteLLMClient:
+                    slots: int | None = None,
+                    ceiling: SpendCeiling | None = None) -> LiteLLMClient:
         """The client a run uses: its store writes to the run's llm/ and also reads
         `config.cache_dir` when set (an earlier run's llm/, for replay or cache)."""
         store = None
         if config.cache != "off" and run_llm_dir is not None:
             reads = [Path(config.cache_dir)] if config.cache_dir else []
             store = ExchangeStore(run_llm_dir, reads)
-        return cls(config, store, slots=slots)
+        return cls(config, store, slots=slots, ceiling=ceiling)
 
     async def complete(
         self, messages: list[Message], rng: random.Random, model: str | None = None
@@ -126,7 +135,15 @@ class LiteLLMClient:
         failed request, AllModelsFailedError / ReplayMissError when the run should stop."""
         chosen = self.pool.choose(rng, model)
         params = request_params(chosen)
-        key = self.store.next_key(chosen.name, messages, params) if self.store is not None else None
+        key = None
+        trail = EXCHANGE_TRAIL.get()
+        if self.store is not None:
+            # A replay answers each candidate with its own recorded exchanges (by key), so
+            # the order in which concurrent candidates ask does not matter.
+            recorded = trail.next_replay_key() if trail and self.mode == "replay" else None
+            key = recorded or self.store.next_key(chosen.name, messages, params)
+            if trail is not None:
+                trail.keys.append(key)
         if key is not None and self.store is not None and self.mode in ("replay", "cache"):
             hit = self.store.get(key)
             if hit is not None and (hit.get("ok") or self.mode == "replay"):
@@ -198,9 +215,13 @@ class LiteLLMClient:
         raise AssertionError("unreachable")  # _failed always raises
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds before the next attempt: the server's Retry-After plus up to 10 %, or
+        exponential backoff with "equal jitter" (between half and all of base * 2^attempt)."""
         if retry_after is not None:
-            return min(max(retry_after, 0.0), self.config.backoff_max)
-        return float(min(self.config.backoff_base * 2**attempt, self.config.backoff_max))
+            wait = max(retry_after, 0.0) * (1.0 + 0.1 * self._jitter.random())
+            return min(wait, self.config.backoff_max)
+        cap = float(min(self.config.backoff_base * 2**attempt, self.config.backoff_max))
+        return cap / 2 + self._jitter.uniform(0.0, cap / 2)
 
     async def _attempt(self, model: ModelConfig, messages: list[Message],
                        params: dict[str, Any]) -> LLMReply:
@@ -218,7 +239,20 @@ class LiteLLMClient:
             auto = max(1, min(-(-self.slots // 8), os.cpu_count() or 1, 4))
             workers = self.config.workers or auto
             self._transport = transport(self.config.transport, workers)
-        out = await self._transport.request(self._group, self.slots, self.config.timeout, kwargs)
+        held = await self._reserve(model, messages)
+        try:
+            out = await self._transport.request(self._group, self.slots, self.config.timeout,
+                                                kwargs)
+        except BaseException:
+            if held is not None and self.ceiling is not None:
+                self.ceiling.settle(held)
+            raise
+        if held is not None and self.ceiling is not None:
+            spent_in = int(out.get("tokens_in") or 0) if out.get("ok") else 0
+            spent_out = int(out.get("tokens_out") or 0) if out.get("ok") else 0
+            self.ceiling.settle(held, spent_in + spent_out,
+                                self._cost(model, spent_in, spent_out, out) if out.get("ok")
+                                else 0.0)
         if not out.get("ok"):
             reason = str(out.get("reason") or "unknown failure")
             if out.get("fatal"):
@@ -226,10 +260,37 @@ class LiteLLMClient:
             retry_after = out.get("retry_after")
             raise _Retryable(reason, float(retry_after) if retry_after is not None else None)
         tokens_in, tokens_out = int(out["tokens_in"]), int(out["tokens_out"])
-        cost = configured_cost(model, tokens_in, tokens_out)
-        if cost is None:
-            cost = float(out.get("price_cost") or 0.0)
+        cost = self._cost(model, tokens_in, tokens_out, out)
         return LLMReply(str(out["text"]), model.name, tokens_in, tokens_out, cost)
+
+    @staticmethod
+    def _cost(model: ModelConfig, tokens_in: int, tokens_out: int, out: dict[str, Any]) -> float:
+        cost = configured_cost(model, tokens_in, tokens_out)
+        return float(out.get("price_cost") or 0.0) if cost is None else cost
+
+    async def _reserve(self, model: ModelConfig, messages: list[Message]) -> Reservation | None:
+        """Hold this request's worst case against the run's budgets (codeevo.budget); raises
+        BudgetReached when it does not fit."""
+        if self.ceiling is None:
+            return None
+        worst_in = input_token_bound(m["content"] for m in messages)
+        worst_out = model.max_tokens or 0  # the pre-flight check refuses a budget without it
+        price_in, price_out = await self._price(model)
+        return self.ceiling.reserve(worst_in + worst_out,
+                                    worst_in * price_in + worst_out * price_out)
+
+    async def _price(self, model: ModelConfig) -> tuple[float, float]:
+        """Dollars per input and output token: the config's, else litellm's price map."""
+        if model.input_price_per_mtok is not None or model.output_price_per_mtok is not None:
+            return ((model.input_price_per_mtok or 0.0) / 1e6,
+                    (model.output_price_per_mtok or 0.0) / 1e6)
+        if model.name not in self._prices:
+            assert self._transport is not None
+            found = (await self._transport.check([{"name": model.name,
+                                                   "api_base": model.api_base}]))[0]
+            prices = found.get("prices") or [0.0, 0.0]
+            self._prices[model.name] = (float(prices[0]), float(prices[1]))
+        return self._prices[model.name]
 
     # -- bookkeeping
     def _succeeded(self, reply: LLMReply) -> None:
@@ -255,7 +316,9 @@ class LiteLLMClient:
 
 
 def make_client(config: LLMConfig, store_dir: Path | None,
-                slots: int | None = None) -> LiteLLMClient:
+                slots: int | None = None, ceiling: SpendCeiling | None = None) -> LiteLLMClient:
     """The client a run uses; `store_dir` is the run's llm/ (None: no record/replay store);
-    `slots`: requests in flight (llm.max_concurrency wins; the run passes its proposal slots)."""
-    return LiteLLMClient.from_config(config, store_dir, config.max_concurrency or slots)
+    `slots`: requests in flight (llm.max_concurrency wins; the run passes its proposal slots);
+    `ceiling`: the run's token and dollar budgets, reserved request by request."""
+    return LiteLLMClient.from_config(config, store_dir, config.max_concurrency or slots,
+                                     ceiling)

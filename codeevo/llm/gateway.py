@@ -27,7 +27,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Protocol
 
-from codeevo.llm.calls import retryable
+from codeevo.llm.calls import check_model, retryable
 from codeevo.llm.slots import Slots
 
 _PIPE_BYTES = 1 << 20  # a burst of large prompts never blocks the driver on a full pipe
@@ -37,6 +37,11 @@ _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 class Transport(Protocol):
     async def request(self, group: str, limit: int, timeout: float,
                       kwargs: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def check(self, models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`codeevo.llm.calls.check_model` for each {"name", "api_base"}, where litellm runs
+        (so a pre-flight check also warms the worker up for the run)."""
+        ...
 
 
 class InlineTransport:
@@ -52,6 +57,10 @@ class InlineTransport:
         # a slot covers the whole call, litellm's own CPU included.
         slots = self._slots.setdefault(asyncio.get_running_loop(), Slots(hooks=False))
         return await slots.call(group, limit, timeout, kwargs)
+
+    async def check(self, models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return await asyncio.to_thread(
+            lambda: [check_model(str(m["name"]), m.get("api_base")) for m in models])
 
 
 class _WorkerProcess:
@@ -189,6 +198,22 @@ class ProcessGateway:
             raise
         finally:
             proc.load[group] -= 1
+
+    async def check(self, models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        proc, _ = self._pick("check", 1)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[Any] = loop.create_future()
+        rid = next(self._ids)
+        if not proc.submit(rid, loop, fut):
+            raise OSError("the LLM worker process exited")
+        try:
+            proc.send({"op": "check", "id": rid, "models": models})
+            reply = dict(await fut)
+        finally:
+            proc.forget(rid)
+        if "models" not in reply:  # the worker died: its reason is in the reply
+            raise OSError(str(reply.get("reason") or "the LLM worker process exited"))
+        return list(reply["models"])
 
     def close(self) -> None:
         with self._lock:

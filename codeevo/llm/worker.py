@@ -6,7 +6,9 @@ its logging) no longer queue behind each other. Protocol: JSON lines.
 
     stdin   {"op": "call", "id": 7, "group": "...", "limit": 16, "timeout": 120, "kwargs": {...}}
             {"op": "cancel", "id": 7}
+            {"op": "check", "id": 8, "models": [{"name": ..., "api_base": ...}, ...]}
     stdout  {"id": 7, "ok": true, "text": ..., "tokens_in": ..., ...}   (see codeevo.llm.calls)
+            {"id": 8, "models": [{"ok": true, "provider": ..., "priced": ...}, ...]}
 
 `limit` caps the HTTP requests of one `group` (one client) in flight at once (see
 `codeevo.llm.slots`): a request waits here for a slot, so a finished request's slot goes to the
@@ -23,7 +25,7 @@ import signal
 import sys
 from typing import Any
 
-from codeevo.llm.calls import load_litellm, retryable
+from codeevo.llm.calls import check_model, load_litellm, retryable
 from codeevo.llm.slots import Slots
 
 
@@ -59,6 +61,9 @@ class _Worker:
                 task.cancel()
         elif req.get("op") == "call":
             self.tasks[int(req["id"])] = asyncio.create_task(self.call(req))
+        elif req.get("op") == "check":
+            models = [check_model(str(m["name"]), m.get("api_base")) for m in req["models"]]
+            self.reply({"id": int(req["id"]), "models": models})
 
 
 async def _serve(proto_in: int, proto_out: int) -> None:

@@ -6,7 +6,8 @@ tokens, dollars, latency and retries of every turn, and on failure the error and
 "llm" (the request failed), "parse" (no usable answer, or not valid Python) or "apply" (the
 edit does not fit the program).
 
-AllModelsFailedError and ReplayMissError are not caught: they mean the run should stop.
+AllModelsFailedError and ReplayMissError are not caught: they mean the run should stop. Nor is
+BudgetReached on a proposal's first request (the engine drops that proposal and finishes).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from codeevo.budget import BudgetReached
 from codeevo.config import RunConfig
 from codeevo.llm.base import LLMCallError, LLMClient, Message
 from codeevo.mutation import blocks
@@ -75,6 +77,13 @@ class LLMOperator:
             prefix = f"repair-{turn}-" if turn else ""
             try:
                 reply = await self.client.complete(messages, rng, model=tally.model)
+            except BudgetReached as exc:
+                if turn == 0:
+                    raise  # nothing spent yet: the engine drops this proposal and finishes
+                # Earlier turns were paid for: record the candidate with what it cost.
+                tally.exchange[f"{prefix}error.md"] = f"not sent: {exc}\n"
+                return tally.proposal(self.name, parents, stage="budget",
+                                      error=f"repair turn not sent: {exc}")
             except LLMCallError as exc:
                 tally.model = tally.model or exc.model
                 tally.latency += exc.latency

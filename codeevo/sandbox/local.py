@@ -190,13 +190,19 @@ async def _finish(live: _Live) -> None:
 
 
 def _remove(path: Path) -> None:
+    root = os.path.realpath(path)
+
     def _unlock(func: object, p: str, exc: object) -> None:
-        # A candidate may have taken away its own permissions on what it wrote.
-        try:
-            os.chmod(os.path.dirname(p), stat.S_IRWXU)
-            os.chmod(p, stat.S_IRWXU)
-        except OSError:
-            pass
+        # A candidate may have taken away its own permissions on what it wrote: give them
+        # back, but only inside the folder being removed. (`p` is the root itself when it is
+        # already gone; its parent is the shared /tmp, whose mode must never change.)
+        for target in (os.path.dirname(p), p):
+            real = os.path.realpath(target)
+            if real == root or real.startswith(root + os.sep):
+                try:
+                    os.chmod(target, stat.S_IRWXU, follow_symlinks=False)
+                except (OSError, NotImplementedError):
+                    pass
 
     shutil.rmtree(path, onerror=_unlock)
     shutil.rmtree(path, ignore_errors=True)

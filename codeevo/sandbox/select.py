@@ -40,6 +40,24 @@ def make_sandbox(run_cfg: RunConfig, problem: Problem) -> tuple[Sandbox, str]:
     return _docker(cfg, problem, gpu=gpu, why="auto", client=client)
 
 
+def auto_kind(problem: Problem, client: Any | None, cfg: SandboxConfig | None = None) -> str:
+    """What ``--sandbox auto`` picks for `problem` (without starting anything): `client` is a
+    connected docker-py client, or None when no engine answers."""
+    if client is None:
+        return "local"
+    cfg = cfg or SandboxConfig()
+    gpu = problem.config.sandbox_profile == "docker-gpu" and gpu_runtime_of(client)
+    if _labels(client, resolve_image(client, cfg, problem, gpu=gpu)) is None:
+        return "local"
+    return "docker-gpu" if gpu else "docker"
+
+
+def gpu_runtime_of(client: Any) -> bool:
+    from codeevo.sandbox.docker import gpu_runtime
+
+    return bool(gpu_runtime(client))
+
+
 def resolve_image(client: Any, cfg: SandboxConfig, problem: Problem, *, gpu: bool) -> str:
     """``sandbox.image`` if set; for the GPU profile ``codeevo-gpu`` when present; else the
     problem's image (``codeevo-torch`` is the GPU profile's CPU-only fallback)."""

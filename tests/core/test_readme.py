@@ -32,3 +32,16 @@ def test_test_extra_brings_ray() -> None:
     extras = meta["project"]["optional-dependencies"]
     assert "codeevo[ray]" in extras["test"]
     assert any(dep.startswith("ray[client]") for dep in extras["ray"])
+
+
+def test_install_commands_use_the_lock_and_ci_also_tries_the_newest() -> None:
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S)
+    assert block is not None
+    for line in block.group(1).splitlines():
+        if line.strip():
+            assert line.startswith("pip install -c constraints.txt "), line
+    assert (ROOT / "constraints.txt").is_file()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "newest versions pyproject.toml allows" in ci
+    assert "/bin/pip\" install -q --upgrade torch==2.13.0 -e '.[test]'" in ci  # no -c

@@ -92,7 +92,8 @@ async def test_429_backoff_honours_retry_after(
                            sleep=sleeps)
     reply = await client.complete(MSGS, random.Random(0))
     assert reply.text == "done" and reply.retries == 2
-    assert sleeps.delays == [0.3, 2.0]
+    # Retry-After plus at most 10 % jitter
+    assert 0.3 <= sleeps.delays[0] <= 0.33 and 2.0 <= sleeps.delays[1] <= 2.2
     assert len(llm_server.requests) == 3
 
 
@@ -116,7 +117,8 @@ async def test_faults_are_retried_with_exponential_backoff(
                                            backoff_max=4.0), sleep=sleeps)
     reply = await client.complete(MSGS, random.Random(0))
     assert reply.text == "finally" and reply.retries == 5
-    assert sleeps.delays == [0.5, 1.0, 2.0, 4.0, 4.0]
+    caps = [0.5, 1.0, 2.0, 4.0, 4.0]  # base * 2^attempt, capped at backoff_max
+    assert all(c / 2 <= d <= c for d, c in zip(sleeps.delays, caps, strict=True)), sleeps.delays
     assert len(llm_server.requests) == 6
     assert client.usage.total.retries == 5 and client.usage.total.failures == 0
 
@@ -210,3 +212,32 @@ def test_missing_key_variable_is_a_config_error(monkeypatch: pytest.MonkeyPatch)
                                         api_key_env="CODEEVO_TEST_KEY")])
     with pytest.raises(ConfigError, match=r"llm\.models\.0\.api_key_env.*CODEEVO_TEST_KEY"):
         LiteLLMClient(cfg)
+
+
+def test_backoff_is_jittered_within_its_bounds() -> None:
+    """Many slots hit by one outage must not retry in lockstep: equal jitter spreads each
+    attempt's delay over [cap/2, cap], and two clients draw different delays."""
+    cfg = LLMConfig(models=[ModelConfig(name="openai/x", api_base="http://127.0.0.1:1/v1")],
+                    backoff_base=1.0, backoff_max=8.0)
+    a, b = LiteLLMClient(cfg, env={}), LiteLLMClient(cfg, env={})
+    delays = [a._backoff(k, None) for k in range(6) for _ in range(50)]
+    caps = [min(2.0**k, 8.0) for k in range(6) for _ in range(50)]
+    assert all(c / 2 <= d <= c for d, c in zip(delays, caps, strict=True))
+    assert len({round(d, 6) for d in delays[:50]}) > 40  # not one fixed value
+    assert [a._backoff(3, None) for _ in range(5)] != [b._backoff(3, None) for _ in range(5)]
+
+
+async def test_a_dead_endpoint_is_reported_as_such(fake_key: str) -> None:
+    """litellm reports a refused connection as HTTP 500; the client says what it is."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    model = ModelConfig(name="openai/gpt-4.1-mini", api_base=f"http://127.0.0.1:{port}/v1",
+                        api_key_env="CODEEVO_TEST_KEY")
+    client = LiteLLMClient(LLMConfig(models=[model], max_retries=0, timeout=5.0))
+    with pytest.raises(LLMCallError) as info:
+        await client.complete(MSGS, random.Random(0))
+    assert info.value.reason.startswith("cannot connect to the endpoint")
+    assert "HTTP 500" not in info.value.reason

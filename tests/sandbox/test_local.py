@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import stat
 import tempfile
 import textwrap
 from collections.abc import Iterator
@@ -144,3 +145,22 @@ def _running(needle: str) -> bool:
             except OSError:
                 continue
     return False
+
+
+def test_removing_a_run_folder_never_changes_the_shared_tmp(tmp_path: Path) -> None:
+    """Clean-up of an evaluation folder that is already gone (or holds locked files) must
+    not chmod its parent: that parent is /tmp, shared by every user of the machine."""
+    from codeevo.sandbox.local import _remove
+
+    parent = tmp_path / "shared"
+    parent.mkdir(mode=0o777)
+    parent.chmod(0o1777)
+    gone = parent / "codeevo-local-gone"
+    _remove(gone)  # rmtree reports the missing root to its error handler
+    locked = parent / "codeevo-local-locked"
+    (locked / "sub").mkdir(parents=True)
+    (locked / "sub" / "f").write_text("x")
+    (locked / "sub").chmod(0o000)
+    _remove(locked)
+    assert not locked.exists()
+    assert stat.S_IMODE(parent.stat().st_mode) == 0o1777
