@@ -37,12 +37,14 @@ from codeevo.distributed.demand import (
     job_demand,
     node_slots,
 )
+from codeevo.distributed.host_link import SandboxFault
 from codeevo.executor.base import Evaluation, EventSink, NodeUsage, SlotUsage, infra_result
 from codeevo.problem import Problem
 from codeevo.sandbox.base import SandboxJob
 
 POLL_S = 2.0  # how often the node list is read again
 NODE_RESTARTS = 3  # actor restarts on a node that stays alive before it is left out
+NODE_FAULTS = 3  # sandbox faults in a row on one node before its actor is restarted
 _RemoteEvaluator = ray.remote(NodeEvaluator)
 _CAUSE = re.compile(r"^[A-Za-z_.]*(Error|Exception|Interrupt)\b.*: ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -77,6 +79,7 @@ class _Node:
     actor: Any
     state: str = "starting"  # starting | ready | gone
     busy: int = 0
+    faults: int = 0  # sandbox faults in a row
     hello: dict[str, Any] = field(default_factory=dict)
     ready_task: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -98,7 +101,7 @@ class RayExecutor:
         self._early: list[tuple[str, dict[str, Any]]] = []  # events before a sink was set
         self.demand: JobDemand | None = None
         self._nodes: dict[str, _Node] = {}
-        self._left_out: dict[str, str] = {}  # node id → why it gets no actor
+        self._left_out: dict[str, str] = {}  # node id → "label: why it gets no actor"
         self._restarts: Counter[str] = Counter()
         self._bundles: dict[tuple[str, str | None], tuple[str, list[Any]]] = {}
         self._bundle_lock: asyncio.Lock | None = None
@@ -141,7 +144,7 @@ class RayExecutor:
         if starting:
             await asyncio.wait(starting)
         if not any(n.state == "ready" for n in self._nodes.values()):
-            reasons = "; ".join(f"{k[:6]}: {v}" for k, v in self._left_out.items())
+            reasons = "; ".join(self._left_out.values())
             raise ClusterError(f"no node of the Ray cluster at {self.where()} could start an "
                                f"evaluator: {reasons or 'no node was able to'}")
         self._watching = asyncio.create_task(self._watch())
@@ -209,7 +212,8 @@ class RayExecutor:
                 continue
             slots = node_slots(info, self.demand, self.config.executor.slots_per_node)
             if slots < 1:
-                self._left_out[info.node_id] = f"cannot run a job ({self.demand.describe()})"
+                self._left_out[info.node_id] = (f"{info.label}: cannot run a job "
+                                                f"({self.demand.describe()})")
                 continue
             if node is not None:  # its actor failed while the node stayed up: a new one
                 self._restarts[info.node_id] += 1
@@ -267,7 +271,7 @@ class RayExecutor:
         self._wake()
 
     def _leave_out(self, info: NodeInfo, why: str) -> None:
-        self._left_out[info.node_id] = why
+        self._left_out[info.node_id] = f"{info.label}: {why}"
         node = self._nodes.get(info.node_id)
         if node is not None:
             node.state = "gone"
@@ -303,24 +307,30 @@ class RayExecutor:
         ex = self.config.executor
         deadline = job.deadline + self.config.sandbox.timeout_slack_s + ex.rpc_margin_s
         failures: list[str] = []
+        tried: set[str] = set()
         attempts = 0
         started = time.monotonic()
         while True:
-            node = await self._acquire()
+            node = await self._acquire(avoid=tried)
             if node is None:
                 why = f"no node able to run it for {ex.node_wait_s:g} s"
                 if failures:
                     why += f" (after: {failures[-1]})"
                 return Evaluation(infra_result(why, time.monotonic() - started), "-", attempts)
             attempts += 1
+            tried.add(node.label)
             ref = node.actor.evaluate.remote(lite, key, box)
+            fault = False
             try:
                 reply = await asyncio.wait_for(_wait(ref), deadline)
+                node.faults = 0
                 return Evaluation(EvalResult.model_validate(reply), node.label, attempts)
             except TimeoutError:
                 why = f"no answer within {deadline:g} s"
             except ray.exceptions.RayError as exc:
-                why = _short(exc)
+                cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) else None
+                fault = isinstance(cause, SandboxFault)
+                why = _short(cause if fault and cause is not None else exc)
             except asyncio.CancelledError:
                 with contextlib.suppress(Exception):
                     ray.cancel(ref)
@@ -328,21 +338,28 @@ class RayExecutor:
             finally:
                 node.busy -= 1
                 self._wake()
-            self._lose(node, why)
+            # A sandbox that raised on one job keeps its node unless it does so repeatedly
+            # (one poison job must not take every node down); anything else loses the node.
+            node.faults += 1 if fault else 0
+            if not fault or node.faults >= NODE_FAULTS:
+                self._lose(node, why)
             failures.append(f"{node.label}: {why}")
             if attempts > ex.max_retries:
-                reason = (f"{attempts} attempts on lost nodes: " + "; ".join(failures[-3:]))
+                reason = f"{attempts} attempts failed: " + "; ".join(failures[-3:])
                 return Evaluation(infra_result(reason, time.monotonic() - started),
                                   node.label, attempts)
             self._event("reissued", node=node.label, attempt=attempts, reason=why)
 
-    async def _acquire(self) -> _Node | None:
-        """A ready node with a free slot (the least busy), waiting for one; None once no
-        node at all could take the job for ``executor.node_wait_s``."""
+    async def _acquire(self, avoid: set[str]) -> _Node | None:
+        """A ready node with a free slot (the least busy, and not one in `avoid` while
+        another node is ready), waiting for one; None once no node at all could take the job
+        for ``executor.node_wait_s``."""
         wait = self.config.executor.node_wait_s
         empty_since: float | None = None
         while True:
             ready = [n for n in self._nodes.values() if n.state == "ready"]
+            if any(n.label not in avoid for n in ready):
+                ready = [n for n in ready if n.label not in avoid]
             free = [n for n in ready if n.busy < n.slots]
             if free:
                 node = max(free, key=lambda n: (n.slots - n.busy, n.label))

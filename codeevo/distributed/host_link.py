@@ -31,7 +31,12 @@ class NodeSetupError(RuntimeError):
 
 
 class NodeHostError(RuntimeError):
-    """The node's sandbox host failed or went away in the middle of a job."""
+    """The node's sandbox host went away (the node cannot evaluate until it is restarted)."""
+
+
+class SandboxFault(RuntimeError):
+    """The node's sandbox raised on one job (its host is still up): not the candidate's fault,
+    and not necessarily the node's either."""
 
 
 class HostLink:
@@ -86,6 +91,9 @@ class HostLink:
             self._broken = str(why)
             self._closed.set()
             self.end_life()
+            keeper = (hello or {}).get("keeper")
+            if isinstance(keeper, int):  # its clean-up is done when this returns
+                await self._keeper_gone(keeper)
             raise NodeSetupError(str(why))
         self.hello = hello
         self._reading = asyncio.create_task(self._read())
@@ -117,7 +125,9 @@ class HostLink:
         if reply.get("op") == "result":
             result: dict[str, Any] = reply["result"]
             return result
-        raise NodeHostError(str(reply.get("error", "the sandbox host failed")))
+        if self._broken is not None:
+            raise NodeHostError(self._broken)
+        raise SandboxFault(str(reply.get("error", "the sandbox failed")))
 
     async def close(self) -> bool:
         """Close the sandbox and wait for the keeper to end; True when it ended."""
@@ -127,8 +137,10 @@ class HostLink:
                 await asyncio.wait_for(self._closed.wait(), CLOSE_WAIT_S)
         self.end_life()
         keeper = self.keeper_pid
-        if keeper is None:
-            return True
+        return True if keeper is None else await self._keeper_gone(keeper)
+
+    @staticmethod
+    async def _keeper_gone(keeper: int) -> bool:
         end = time.monotonic() + CLOSE_WAIT_S
         while time.monotonic() < end and alive(keeper):
             await asyncio.sleep(0.05)

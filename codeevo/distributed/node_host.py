@@ -52,7 +52,8 @@ class _Host:
         try:
             sandbox, how = await asyncio.to_thread(_make_sandbox, init)
         except Exception as exc:  # noqa: BLE001 - the node cannot evaluate; say why
-            await self.send({"op": "fatal", "error": f"{type(exc).__name__}: {exc}"})
+            await self.send({"op": "fatal", "error": f"{type(exc).__name__}: {exc}",
+                             "keeper": os.getppid()})
             return 1
         self.sandbox = sandbox
         await self.send({"op": "hello", "sandbox": how, "name": sandbox.name,

@@ -18,7 +18,7 @@ import pytest
 
 from codeevo.config import RunConfig
 from codeevo.distributed import bundle
-from codeevo.distributed.host_link import HostLink, NodeSetupError
+from codeevo.distributed.host_link import HostLink, NodeSetupError, SandboxFault
 from codeevo.distributed.keeper import alive, descendants
 from codeevo.problem import Problem, load_problem
 from codeevo.sandbox.base import SandboxJob
@@ -144,10 +144,49 @@ def test_a_node_without_the_sandbox_says_why(tmp_path: Path) -> None:
     config = RunConfig.model_validate(
         {"sandbox": {"kind": "docker", "image": "codeevo-no-such-image:0"}})
 
+    before = _keepers()
+
     async def main() -> None:
         link = HostLink()
         with pytest.raises(NodeSetupError, match="DockerUnavailableError: Docker"):
             await link.start(config.model_dump(mode="json"), problem, [])
+        # the keeper and host ended before start() gave up (nothing to clean later)
+        assert _keepers() <= before
         await link.close()
 
     asyncio.run(main())
+
+
+def _keepers() -> set[int]:
+    """Living keeper (and host) processes on this machine."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and alive(int(entry)):
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"codeevo.distributed.keeper" in cmd:
+                found.add(int(entry))
+    return found
+
+
+def test_a_job_the_sandbox_raises_on_is_a_fault_and_the_host_stays(tmp_path: Path) -> None:
+    problem = load_problem(make_toy(tmp_path))
+    packed = bundle.pack(problem.evaluator_dir, None)
+
+    async def fetch() -> bytes:
+        return packed.data
+
+    async def main() -> dict[str, Any]:
+        link = HostLink()
+        await link.start(LOCAL, problem, [])
+        job = replace(_job(problem), evaluator_dir=Path("evaluator"))
+        link._sent.add("never-sent")  # the host has no such bundle: its sandbox step raises
+        with pytest.raises(SandboxFault, match="KeyError"):
+            await link.evaluate(job, "never-sent", fetch)
+        result = await link.evaluate(job, packed.key, fetch)  # the host is still up
+        assert await link.close()
+        return result
+
+    assert asyncio.run(main())["status"] == "ok"

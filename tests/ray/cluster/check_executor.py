@@ -87,3 +87,19 @@ def test_a_job_no_node_can_run_fails_the_run_at_start(
         run_engine(problem, tmp_path / "run", {"executor": {"gpus_per_job": 2}})
     assert not (tmp_path / "run").exists()
     assert node_trees() == set()
+
+
+def test_nodes_that_cannot_make_their_sandbox_are_named(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    problem = make_toy(tmp_path)
+    with pytest.raises(ClusterError) as err:
+        run_engine(problem, tmp_path / "run",
+                   {"sandbox": {"kind": "docker", "image": "codeevo-no-such-image:0"}})
+    text = str(err.value)
+    assert "could start an evaluator" in text
+    labels = {cluster.label(n) for n in [cluster.head, *cluster.workers]}
+    assert all(f"{label}: " in text for label in labels)  # each node, and why
+    assert "DockerUnavailableError" in text
+    assert not (tmp_path / "run").exists()
+    assert node_trees() == set()
