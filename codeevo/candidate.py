@@ -17,6 +17,7 @@ class Status(StrEnum):
     TIMEOUT = "timeout"  # a deadline was hit (candidate or whole sandbox)
     OOM = "oom"  # memory limit hit
     CRASHED = "crashed"  # the sandbox/runner died without a result
+    TAMPERED = "tampered"  # the result channel carried more or other than one result line
     INFRA = "infra"  # the evaluation infrastructure failed (node lost, retries spent): not the
     # candidate's fault, so it is counted apart from evaluations and failures, never inserted
 
@@ -35,6 +36,11 @@ class EvalResult(BaseModel):
     reason: str | None = None
     stages: list[dict[str, Any]] = Field(default_factory=list, description="per-stage score/time")
     elapsed: float = 0.0
+    timings: dict[str, float] = Field(
+        default_factory=dict,
+        description="seconds: startup (runner start, when this job paid it), setup (evaluator "
+        "import + setup), score (the stages), runner (all of it inside the runner)",
+    )
 
 
 class Candidate(BaseModel):

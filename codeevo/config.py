@@ -78,6 +78,11 @@ class ProblemConfig(_Model):
     baselines: list[str] = Field(
         default_factory=list, description="programs (relative paths) that may seed the population"
     )
+    warm_imports: list[str] = Field(
+        default_factory=list,
+        description="modules the candidate template imports once per runner (e.g. numpy, "
+        "torch), so each candidate process starts with them already loaded",
+    )
     defaults: dict[str, Any] = Field(
         default_factory=dict, description="run config defaults for this problem (same shape)"
     )
@@ -206,13 +211,27 @@ class SandboxConfig(_Model):
         default=None, ge=1,
         description="total MB a candidate may write in its run folder (default 8 × file_size_mb)",
     )
+    max_files: int = Field(
+        default=10_000, ge=16, description="files and folders a candidate may create"
+    )
     max_processes: int = Field(default=64, ge=4)
     max_open_files: int = Field(default=256, ge=16)
     output_cap_bytes: int = Field(default=64_000, ge=1024)
     timeout_slack_s: float = Field(default=10.0, ge=0)
-    warm_pool: bool = Field(default=False)
-    warm_pool_size: int = Field(default=2, ge=1)
-    warm_pool_max_uses: int = Field(default=50, ge=1)
+    warm_pool: bool = Field(
+        default=True,
+        description="warm runners: a runner (process or container) imports the evaluator and "
+        "runs its setup once, then scores many candidates; false = a fresh runner per candidate",
+    )
+    warm_pool_size: int = Field(default=2, ge=1, description="idle warm runners kept per problem")
+    warm_pool_max_uses: int = Field(
+        default=100, ge=1, description="evaluations before a warm runner is replaced"
+    )
+    raw_artifacts: bool = Field(
+        default=False,
+        description="keep control bytes (ESC, NUL, BEL...) in recorded artifacts; by default "
+        "they are escaped so `git show` or the TUI cannot be driven by a candidate's output",
+    )
     gpu_devices: list[str] | None = Field(default=None, description="device ids; None = all")
     gpu_concurrency: int = Field(default=1, ge=1, description="candidates at a time per GPU")
     shm_size_mb: int = Field(default=1024, ge=64)
@@ -231,7 +250,16 @@ class EngineConfig(_Model):
         description="LLM requests in flight (unless llm.max_concurrency says otherwise); "
         "offline operators: proposals in flight",
     )
-    eval_slots: int = Field(default=2, ge=1, description="evaluations in flight")
+    eval_slots: int | Literal["auto"] = Field(
+        default=2, description="evaluations in flight; auto = usable cores (GPUs for "
+        "docker-gpu), see codeevo.sandbox.slots.resolve_eval_slots"
+    )
+
+    @model_validator(mode="after")
+    def _slots(self) -> EngineConfig:
+        if isinstance(self.eval_slots, int) and self.eval_slots < 1:
+            raise ValueError("eval_slots must be at least 1 (or auto)")
+        return self
     max_in_flight: int | None = Field(
         default=None,
         ge=1,

@@ -36,6 +36,7 @@ from codeevo.population.selection import (
 )
 from codeevo.problem import Problem
 from codeevo.sandbox.base import Sandbox, SandboxJob
+from codeevo.sandbox.slots import resolve_eval_slots
 from codeevo.schedule import EXCHANGE_TRAIL, ExchangeTrail, Planned, ReplayPlan, Stamp
 from codeevo.stats import RunStats
 
@@ -109,8 +110,10 @@ class Engine:
         if executor is None:
             if sandbox is None:
                 raise ValueError("the engine needs a sandbox or an executor")
-            # A bare sandbox scores on this machine, engine.eval_slots at a time.
-            executor = LocalExecutor(sandbox, config.engine.eval_slots)
+            # A bare sandbox scores on this machine, engine.eval_slots at a time (`auto` =
+            # usable cores, GPUs for docker-gpu: one function for engine and executors alike).
+            executor = LocalExecutor(sandbox, resolve_eval_slots(
+                config.engine.eval_slots, config.sandbox, getattr(sandbox, "name", None)))
         elif sandbox is not None:
             raise ValueError("give the engine a sandbox or an executor, not both")
         self.executor: Executor = executor
@@ -283,6 +286,11 @@ class Engine:
             parts.append(f"${cost:.4f} of ${b.max_cost:g}")
         return "spent " + ", ".join(parts)
 
+    @property
+    def eval_slots(self) -> int:
+        """Evaluation slots now (the executor's: a Ray cluster's follow its nodes)."""
+        return self.executor.usage().slots
+
     def _max_in_flight(self) -> int:
         """Proposal slots plus the executor's evaluation slots now (a Ray cluster's follow
         its nodes)."""
@@ -375,7 +383,8 @@ class Engine:
                 where=done,
             )
             cand.extra["label"] = label
-            cand.timings = {"eval": round(result.elapsed, 4), "total": time.monotonic() - t0}
+            cand.timings = {"eval": round(result.elapsed, 4), **_eval_timings(result),
+                            "total": round(time.monotonic() - t0, 4)}
             await self._record(cand, program, result, Proposal(program=program, operator=operator),
                                node=done.node)
         if self.islands.best() is None:
@@ -504,8 +513,9 @@ class Engine:
         done = await self._evaluate(program, "candidate")
         if done.result.status == Status.INFRA:
             self.seen_hashes.discard(verdict.program_hash)  # not scored: it may come again
+        t_queue = done.queued  # waiting for an eval slot (the executor's)
         await self._finish_candidate(work, proposal, program, done.result, t0, t_prop,
-                                     time.monotonic() - t1, where=done)
+                                     time.monotonic() - t1 - t_queue, t_queue, where=done)
 
     async def _evaluate(self, program: str, label: str) -> Evaluation:
         job = SandboxJob(
@@ -517,6 +527,7 @@ class Engine:
             evaluator_config=self.problem.config.evaluator.config,
             assets_dir=self.assets_dir,
             candidate_id=label,
+            warm_imports=tuple(self.problem.config.warm_imports),
         )
         done = await self.executor.evaluate(job)
         result = done.result
@@ -529,10 +540,14 @@ class Engine:
 
     async def _finish_candidate(
         self, work: _Work, proposal: Proposal, program: str, result: EvalResult,
-        t0: float, t_prop: float, t_eval: float, where: Evaluation | None = None,
+        t0: float, t_prop: float, t_eval: float, t_queue: float = 0.0,
+        where: Evaluation | None = None,
     ) -> None:
         cand = self._new_candidate(proposal, island=work.island, result=result, where=where)
-        cand.timings = {"propose": round(t_prop, 4), "eval": round(t_eval, 4),
+        # queue: waiting for an eval slot; eval: in the sandbox, split by _eval_timings into
+        # startup (a runner started for it), setup (evaluator import + setup) and score.
+        cand.timings = {"propose": round(t_prop, 4), "queue": round(t_queue, 4),
+                        "eval": round(t_eval, 4), **_eval_timings(result),
                         "total": round(time.monotonic() - t0, 4)}
         cand.extra["sched"] = work.stamp.as_json()
         if work.trail.keys:
@@ -623,7 +638,8 @@ class Engine:
             id=cand.id, seq=cand.seq, parents=cand.parents, operator=cand.operator,
             model=cand.model, cost=cand.cost, tokens=cand.tokens,
             island=cand.island, status=cand.status.value, stage=cand.stage, reason=cand.reason,
-            score=cand.score, cell=cand.cell, inserted=inserted, node=node,
+            score=cand.score, cell=cand.cell, inserted=inserted, timings=cand.timings,
+            node=node,
         )
         if inserted:
             self._emit("inserted", id=cand.id, island=cand.island, cell=cand.cell,
@@ -681,6 +697,13 @@ class Engine:
         event = self.events.emit(kind, **fields)
         if self.on_event is not None:
             self.on_event(event)
+
+
+def _eval_timings(result: EvalResult) -> dict[str, float]:
+    """The sandbox's split of an evaluation: startup / setup / score (seconds, rounded), and
+    cpu: CPU-seconds the sandbox's runner and candidate processes used."""
+    return {k: round(result.timings[k], 4) for k in ("startup", "setup", "score", "cpu")
+            if k in result.timings}
 
 
 def as_recorded(verdict: Screening, planned: Planned) -> Screening:

@@ -48,6 +48,7 @@ async def evaluate_program(
             stages=tuple(problem.config.stages),
             evaluator_config=ev_cfg,
             assets_dir=assets,
+            warm_imports=tuple(problem.config.warm_imports),
         )
         result = (await executor.evaluate(job)).result
     finally:

@@ -44,8 +44,18 @@ def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True,
     g.add_argument("--api-base", help="OpenAI-compatible server for --model")
     g.add_argument("--islands", type=int)
     g.add_argument("--proposal-slots", type=int)
-    g.add_argument("--eval-slots", type=int)
+    g.add_argument("--eval-slots", type=_slots, metavar="N|auto",
+                   help="evaluations in flight; auto = usable cores (GPUs for docker-gpu)")
     g.add_argument("--max-in-flight", type=int)
+
+
+def _slots(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or auto, got {text!r}") from None
 
 
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:

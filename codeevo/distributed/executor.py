@@ -309,14 +309,18 @@ class RayExecutor:
         failures: list[str] = []
         tried: set[str] = set()
         attempts = 0
+        queued = 0.0
         started = time.monotonic()
         while True:
+            t0 = time.monotonic()
             node = await self._acquire(avoid=tried)
+            queued += time.monotonic() - t0
             if node is None:
                 why = f"no node able to run it for {ex.node_wait_s:g} s"
                 if failures:
                     why += f" (after: {failures[-1]})"
-                return Evaluation(infra_result(why, time.monotonic() - started), "-", attempts)
+                return Evaluation(infra_result(why, time.monotonic() - started), "-", attempts,
+                                  queued)
             attempts += 1
             tried.add(node.label)
             ref = node.actor.evaluate.remote(lite, key, box)
@@ -324,7 +328,7 @@ class RayExecutor:
             try:
                 reply = await asyncio.wait_for(_wait(ref), deadline)
                 node.faults = 0
-                return Evaluation(EvalResult.model_validate(reply), node.label, attempts)
+                return Evaluation(EvalResult.model_validate(reply), node.label, attempts, queued)
             except TimeoutError:
                 why = f"no answer within {deadline:g} s"
             except ray.exceptions.RayError as exc:
@@ -347,7 +351,7 @@ class RayExecutor:
             if attempts > ex.max_retries:
                 reason = f"{attempts} attempts failed: " + "; ".join(failures[-3:])
                 return Evaluation(infra_result(reason, time.monotonic() - started),
-                                  node.label, attempts)
+                                  node.label, attempts, queued)
             self._event("reissued", node=node.label, attempt=attempts, reason=why)
 
     async def _acquire(self, avoid: set[str]) -> _Node | None:

@@ -29,11 +29,13 @@ class Evaluation:
         result: what the sandbox returned (status ``infra`` when no node could score it).
         node: the node that scored it ("local" for this machine).
         attempts: tries it took; more than one when a node was lost under it.
+        queued: seconds it waited for a free slot.
     """
 
     result: EvalResult
     node: str
     attempts: int = 1
+    queued: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ This is the path every run took before executors existed, unchanged: a semaphore
 from __future__ import annotations
 
 import asyncio
+import time
 
 from codeevo.executor.base import Evaluation, EventSink, NodeUsage, SlotUsage
 from codeevo.sandbox.base import Sandbox, SandboxJob
@@ -39,13 +40,15 @@ class LocalExecutor:
     async def evaluate(self, job: SandboxJob) -> Evaluation:
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.slots)
+        t0 = time.monotonic()
         async with self._sem:
+            queued = time.monotonic() - t0
             self._busy += 1
             try:
                 result = await self.sandbox.evaluate(job)
             finally:
                 self._busy -= 1
-        return Evaluation(result, LOCAL_NODE)
+        return Evaluation(result, LOCAL_NODE, queued=queued)
 
     async def close(self) -> None:
         await self.sandbox.close()

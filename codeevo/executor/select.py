@@ -7,6 +7,7 @@ from codeevo.errors import ConfigError
 from codeevo.executor.base import Executor
 from codeevo.executor.local import LocalExecutor
 from codeevo.problem import Problem
+from codeevo.sandbox.slots import resolve_eval_slots
 
 RAY_MISSING = "--executor ray needs Ray: pip install 'codeevo[ray]'"
 
@@ -23,4 +24,5 @@ def make_executor(config: RunConfig, problem: Problem) -> tuple[Executor, str]:
     from codeevo.sandbox.select import make_sandbox
 
     sandbox, how = make_sandbox(config, problem)
-    return LocalExecutor(sandbox, config.engine.eval_slots), how
+    slots = resolve_eval_slots(config.engine.eval_slots, config.sandbox, sandbox.name)
+    return LocalExecutor(sandbox, slots), how

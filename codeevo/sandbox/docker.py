@@ -2,12 +2,14 @@
 
 The only module that imports ``docker`` (docker-py), and only when a sandbox is built.
 
-Each evaluation gets a fresh container (or, with ``warm_pool``, an exec in a reused one):
-no network, read-only root, tmpfs ``/work`` and ``/tmp`` owned by the unprivileged user, all
-capabilities dropped, no-new-privileges, memory == memory+swap, CPU quota, pids limit, ulimits,
-an init process, capped logs, and labels naming the driver so a reaper can find leftovers.
-Deadlines are ours: at ``job.deadline + timeout_slack_s`` the container is killed; ``OOMKilled``
-becomes status OOM; output is capped while it streams.
+Each runner is a container whose main process (pid 1) is the in-sandbox runner; with
+``warm_pool`` (the default) one container scores many candidates, otherwise one each. No
+network, read-only root, tmpfs ``/work`` and ``/tmp`` (size and inodes bounded), every
+capability dropped but the template's CAP_SETUID/SETGID/KILL, no-new-privileges, memory ==
+memory+swap, CPU quota, pids limit, ulimits, capped logs, AutoRemove, and labels naming the
+driver so a reaper can find leftovers. Deadlines are ours: at ``job.deadline +
+timeout_slack_s`` the container is killed; a runner killed by the memory limit is ``oom``;
+output is capped while it streams.
 """
 
 from __future__ import annotations
@@ -15,23 +17,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import selectors
 import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-from codeevo.candidate import EvalResult, Status
+from codeevo.candidate import EvalResult
 from codeevo.config import SandboxConfig
 from codeevo.errors import CodeevoError
-from codeevo.sandbox import reaper
-from codeevo.sandbox.base import BOOTSTRAP, SandboxJob, build_payload, parse_result
+from codeevo.sandbox import limits, reaper
+from codeevo.sandbox.base import BOOTSTRAP, THREAD_VARS, SandboxJob, preamble
 from codeevo.sandbox.images import SANDBOX_UID, VERSION_LABEL
-from codeevo.sandbox.stream import CappedCapture, DockerFrames
+from codeevo.sandbox.stream import DockerFrames
+from codeevo.sandbox.warm import RunnerHandle, RunnerPool
 
 COMMAND = ["python3", "-u", "-I", "-c", BOOTSTRAP]
+PIDS_HEADROOM = 16  # runner, template, sweep helper, and the engine's own exec
 GPU_CACHE_ENV = {
     "TORCH_HOME": "/tmp/cache/torch",
     "XDG_CACHE_HOME": "/tmp/cache",
@@ -91,33 +93,46 @@ def container_spec(
     *,
     gpu: bool = False,
     command: list[str] | None = None,
-    user: str = f"{SANDBOX_UID}:{SANDBOX_UID}",
+    user: str = "0:0",
 ) -> dict[str, Any]:
     """Keyword arguments for docker-py's low-level ``create_container``; ``host_config`` holds
-    those for ``create_host_config`` (plain data, so the spec is unit-tested)."""
+    those for ``create_host_config`` (plain data, so the spec is unit-tested).
+
+    The main process starts as root with CAP_SETUID, CAP_SETGID and CAP_KILL only, starts the
+    candidate template (which keeps them, to give each candidate a fresh uid and kill it), then
+    becomes uid 1000: the
+    runner is the container's pid 1, which no process inside can signal or trace. tmpfs
+    ``nr_inodes`` bounds the files a candidate can create (their inodes count against the
+    container's memory), so a disk fill always ends at the disk quota, never at the memory
+    limit."""
     mib = 1024 * 1024
     work_mb = 4 * cfg.file_size_mb
     tmp_mb = max(1024, 2 * cfg.file_size_mb) if gpu else 2 * cfg.file_size_mb
     owner = f"uid={SANDBOX_UID},gid={SANDBOX_UID}"
+    inodes = cfg.max_files + 1024
     host: dict[str, Any] = {
         "network_mode": "none",
         "read_only": True,
         "tmpfs": {
-            "/work": f"rw,nosuid,nodev,size={work_mb}m,{owner},mode=700",
-            "/tmp": f"rw,nosuid,nodev,size={tmp_mb}m,{owner},mode=1777",
+            "/work": f"rw,nosuid,nodev,size={work_mb}m,nr_inodes={inodes},{owner},mode=711",
+            "/tmp": f"rw,nosuid,nodev,size={tmp_mb}m,nr_inodes={inodes},{owner},mode=1777",
         },
         "cap_drop": ["ALL"],
+        "cap_add": ["SETUID", "SETGID", "KILL"],
         "security_opt": ["no-new-privileges"],
         "mem_limit": cfg.memory_mb * mib,
         "memswap_limit": cfg.memory_mb * mib,
         "nano_cpus": int(cfg.cpus * 1e9),
-        "pids_limit": cfg.max_processes,
+        # Candidates' own RLIMIT_NPROC is max_processes: a fork bomb meets it before the
+        # container's limit, which leaves the runner and the template room to clean up.
+        "pids_limit": cfg.max_processes + PIDS_HEADROOM,
         "ulimits": [
             {"name": "nofile", "soft": cfg.max_open_files, "hard": cfg.max_open_files},
             {"name": "fsize", "soft": cfg.file_size_mb * mib, "hard": cfg.file_size_mb * mib},
             {"name": "core", "soft": 0, "hard": 0},
         ],
-        "init": True,
+        "init": False,  # the runner is pid 1 (docker-init would hold the result pipe)
+        "auto_remove": True,  # a runner that ends (its driver died) takes the container along
         "log_config": {"type": "json-file", "config": {"max-size": "1m", "max-file": "1"}},
     }
     spec: dict[str, Any] = {
@@ -125,7 +140,8 @@ def container_spec(
         "command": command or COMMAND,
         "user": user,
         "working_dir": "/work",
-        "environment": {"HOME": "/work", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"},
+        "environment": {"HOME": "/work", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+                        **{v: "1" for v in THREAD_VARS}},
         "stdin_open": True,
         "detach": False,  # with stdin_open: StdinOnce, so closing our stdin ends theirs
         "tty": False,
@@ -144,22 +160,115 @@ def container_spec(
     return spec
 
 
-@dataclass
-class _Outcome:
-    stdout: CappedCapture
-    stderr: CappedCapture
-    timed_out: bool = False
-    exit_code: int | None = None
-    oom: bool = False
+class DockerRunner(RunnerHandle):
+    """A runner as a container's main process (pid 1), fed through a hijacked attach socket.
+
+    A reader thread splits Docker's framed stream into the runner's stdout and stderr and
+    hands them to the event loop. The driver never half-closes the socket: its end (the
+    driver died or closed the runner) is the runner's end of input, and the runner ends itself
+    and the container (AutoRemove) at once.
+    """
+
+    def __init__(self, sandbox: DockerSandbox, key: str) -> None:
+        super().__init__(sandbox.cfg, key)
+        self.sb = sandbox
+        self.cid: str | None = None
+        self.sock: Any = None
+        self.raw: socket.socket | None = None
+        self.block: tuple[int, int] | None = None
+        self._loop = asyncio.get_running_loop()
+        self._killed = False
+        self._by_us = False
+        self._exit: asyncio.Future[int | None] = self._loop.create_future()
+
+    async def spawn(self, job: SandboxJob, max_jobs: int) -> None:
+        self.block = limits.acquire_uid_block()
+        await asyncio.to_thread(self._open)
+        threading.Thread(target=self._read, daemon=True).start()
+        cand = (self.block[0] + 1, self.block[1] - 1)
+        await self.start(preamble(self.cfg, warm_imports=job.warm_imports, max_jobs=max_jobs,
+                                  uid=SANDBOX_UID, candidate_uids=cand))
+
+    def _open(self) -> None:
+        self.cid = self.sb.create()
+        self.sock = self.sb.client.api.attach_socket(
+            self.cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
+        self.raw = getattr(self.sock, "_sock", self.sock)
+        # Asked before the start: AutoRemove may take the container the moment it exits.
+        threading.Thread(target=self._wait_exit, args=(self.cid,), daemon=True).start()
+        self.sb.start(self.cid)
+
+    def _wait_exit(self, cid: str) -> None:
+        code: int | None = None
+        try:
+            code = int(self.sb.client.api.wait(cid, condition="next-exit")["StatusCode"])
+        except Exception:
+            code = None
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(
+                lambda: None if self._exit.done() else self._exit.set_result(code))
+
+    def _read(self) -> None:
+        assert self.raw is not None
+        call = self._loop.call_soon_threadsafe
+        frames = DockerFrames(_Sink(lambda b: call(self._stdout, b)),
+                              _Sink(lambda b: call(self._stderr, b)))
+        try:
+            while data := self.raw.recv(1 << 16):
+                frames.feed(data)
+        except OSError:
+            pass
+        with contextlib.suppress(RuntimeError):  # the loop may be closed at interpreter exit
+            call(self._eof)
+
+    async def _write(self, data: bytes) -> None:
+        raw = self.raw
+        if raw is None:
+            raise BrokenPipeError("no attach socket")
+        await asyncio.to_thread(raw.sendall, data)
+
+    async def _exit_code(self) -> int | None:
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._exit), 10)
+        except TimeoutError:
+            return None
+
+    async def _oom(self) -> bool:
+        """Inside the container nothing can SIGKILL pid 1 (the kernel refuses signals from
+        its own namespace to it), and we did not: a SIGKILLed runner met the memory limit."""
+        return not self._by_us and await self._exit_code() == 137
+
+    async def _kill(self) -> None:
+        if self._killed:
+            return
+        self._killed = True
+        self._by_us = not self.ended
+        try:
+            await asyncio.to_thread(self._close_sync)
+        finally:
+            if self.block is not None:
+                limits.release_uid_block(self.block[0])
+                self.block = None
+
+    def _close_sync(self) -> None:
+        if self.cid is not None:
+            if not self.ended:
+                self.sb.kill(self.cid)
+            self.sb.remove(self.cid)  # waits for an AutoRemove already under way
+        if self.sock is not None:
+            with contextlib.suppress(Exception):
+                self.sock.close()
 
 
-@dataclass
-class _Handle:
-    """What a cancelled evaluation must kill: its container (fresh) or nothing (warm: recycle)."""
+class _Sink:
+    """What DockerFrames writes one stream's payload into."""
 
-    container: str | None = None
-    cancelled: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, put: Any) -> None:
+        self.put = put
+
+    def feed(self, data: bytes) -> None:
+        self.put(data)
 
 
 class DockerSandbox:
@@ -174,15 +283,11 @@ class DockerSandbox:
         self.name = "docker-gpu" if gpu else "docker"
         self.run_id = uuid.uuid4().hex[:12]
         self.client = client if client is not None else connect()
-        self._live: dict[str, _Handle] = {}
+        self._live: dict[str, None] = {}
         self._lock = threading.Lock()
         self._closed = False
         self._gpu_slots: asyncio.Semaphore | None = None
-        self._pool: Any = None
-        if cfg.warm_pool:
-            from codeevo.sandbox.warm import WarmPool
-
-            self._pool = WarmPool(self)
+        self.pool = RunnerPool(cfg, self._start_runner)
         reaper.reap(self.client)  # leftovers of drivers that died (kill -9) before us
         reaper.install_exit_cleanup(connect)
 
@@ -203,25 +308,34 @@ class DockerSandbox:
         cid = self.create(["python3", "-c", "pass"])
         try:
             self.start(cid)
-            self.client.api.wait(cid, timeout=60)
+            with contextlib.suppress(Exception):  # AutoRemove: it may be gone already
+                self.client.api.wait(cid, timeout=60)
         finally:
             self.remove(cid)
 
     async def evaluate(self, job: SandboxJob) -> EvalResult:
         if self._closed:
             raise CodeevoError("sandbox is closed")
-        payload, nonce = build_payload(job, self.cfg)
-        deadline = job.deadline + self.cfg.timeout_slack_s
         if self.gpu:
             if self._gpu_slots is None:
                 self._gpu_slots = asyncio.Semaphore(self.cfg.gpu_concurrency)
             async with self._gpu_slots:
-                return await self._evaluate(payload, nonce, deadline)
-        return await self._evaluate(payload, nonce, deadline)
+                return await self.pool.evaluate(job)
+        return await self.pool.evaluate(job)
+
+    async def _start_runner(self, job: SandboxJob, key: str, max_jobs: int) -> RunnerHandle:
+        runner = DockerRunner(self, key)
+        try:
+            await runner.spawn(job, max_jobs)
+        except BaseException:
+            await runner.kill()
+            raise
+        return runner
 
     async def close(self) -> None:
         """Kill running evaluations and remove every container this sandbox created."""
         self._closed = True
+        await self.pool.close()
         await asyncio.to_thread(self._close_sync)
 
     # ------------------------------------------------------------ containers
@@ -244,7 +358,7 @@ class DockerSandbox:
             raise DockerUnavailableError(f"cannot create a container: {_short(exc)}") from exc
         cid: str = container["Id"]
         with self._lock:
-            self._live[cid] = _Handle(cid)
+            self._live[cid] = None
         return cid
 
     def start(self, cid: str) -> None:
@@ -261,6 +375,11 @@ class DockerSandbox:
     def kill(self, cid: str) -> None:
         with contextlib.suppress(Exception):
             self.client.api.kill(cid)
+
+    def forget(self, cid: str) -> None:
+        """Stop tracking a container that removes itself."""
+        with self._lock:
+            self._live.pop(cid, None)
 
     def remove(self, cid: str) -> None:
         """Remove the container; returns once it is gone (or after 10 s of trying)."""
@@ -288,147 +407,15 @@ class DockerSandbox:
         state = self.client.api.inspect_container(cid).get("State") or {}
         return bool(state.get("OOMKilled"))
 
-    # ------------------------------------------------------------ one evaluation
-
-    async def _evaluate(self, payload: bytes, nonce: str, deadline: float) -> EvalResult:
-        handle = _Handle()
-        t0 = time.monotonic()
-        try:
-            if self._pool is not None:
-                out = await asyncio.to_thread(self._pool.run, payload, nonce, deadline, handle)
-            else:
-                out = await asyncio.to_thread(self._run_fresh, payload, nonce, deadline, handle)
-        except asyncio.CancelledError:
-            with handle.lock:
-                handle.cancelled = True
-                cid = handle.container
-            if cid is not None:
-                # The worker thread sees the stream end and removes the container.
-                await asyncio.to_thread(self.kill, cid)
-            raise
-        return self.result(out, nonce, deadline, time.monotonic() - t0)
-
-    def _run_fresh(self, payload: bytes, nonce: str, deadline: float, handle: _Handle) -> _Outcome:
-        cid = self.create()
-        try:
-            with handle.lock:
-                handle.container = cid
-                if handle.cancelled:
-                    raise CodeevoError("evaluation cancelled")
-            sock = self.client.api.attach_socket(
-                cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-            )
-            try:
-                self.start(cid)
-                out = pump(sock, payload, time.monotonic() + deadline, self.cfg, nonce, handle)
-            finally:
-                with contextlib.suppress(Exception):
-                    sock.close()
-            if out.timed_out:
-                self.kill(cid)
-            else:
-                with contextlib.suppress(Exception):
-                    out.exit_code = int(self.client.api.wait(cid, timeout=30)["StatusCode"])
-            with contextlib.suppress(Exception):
-                out.oom = self.oom_killed(cid)
-            return out
-        finally:
-            self.remove(cid)
-
-    def result(self, out: _Outcome, nonce: str, deadline: float, elapsed: float) -> EvalResult:
-        """Turn what the container did into an EvalResult (the runner's, when it wrote one)."""
-        line = out.stdout.result_line
-        res = parse_result(line, nonce) if line is not None else None
-        logs = {"sandbox_stdout": out.stdout.text(), "sandbox_stderr": out.stderr.text()}
-        logs = {k: v for k, v in logs.items() if v}
-        mem = f"container memory limit ({self.cfg.memory_mb} MB) hit"
-        if out.timed_out:
-            res = EvalResult(
-                status=Status.TIMEOUT, reason=f"sandbox deadline ({deadline:g} s) passed",
-                artifacts=logs,
-            )
-        elif res is None:
-            if out.oom:
-                res = EvalResult(status=Status.OOM, reason=mem, artifacts=logs)
-            else:
-                res = EvalResult(
-                    status=Status.CRASHED,
-                    reason=f"runner exited (code {out.exit_code}) without a result",
-                    artifacts=logs,
-                )
-        elif out.oom and res.status in (Status.CRASHED, Status.FAILED):
-            res = res.model_copy(update={"status": Status.OOM, "reason": f"{mem}: {res.reason}"})
-        return res.model_copy(update={"elapsed": elapsed})
-
     def _close_sync(self) -> None:
         with self._lock:
             live = list(self._live)
         for cid in live:
             self.kill(cid)
-        if self._pool is not None:
-            self._pool.settle(timeout=10)  # background clean-ups fail fast on killed containers
-            self._pool.close()
         for cid in live:
             self.remove(cid)
         with contextlib.suppress(Exception):
             reaper.reap(self.client, owner_pid=os.getpid(), run_id=self.run_id)
-
-
-def pump(
-    sock: Any,
-    payload: bytes,
-    deadline: float,
-    cfg: SandboxConfig,
-    nonce: str,
-    handle: _Handle | None = None,
-) -> _Outcome:
-    """Write `payload` to a hijacked attach/exec socket, half-close it, and read the framed
-    output (capped) until the stream ends or the monotonic `deadline` passes."""
-    raw: socket.socket = getattr(sock, "_sock", sock)
-    out = _Outcome(
-        CappedCapture(cfg.output_cap_bytes, nonce.encode() + b" "),
-        CappedCapture(cfg.output_cap_bytes),
-    )
-    frames = DockerFrames(out.stdout, out.stderr)
-    raw.setblocking(False)
-    view = memoryview(payload)
-    sel = selectors.DefaultSelector()
-    sel.register(raw, selectors.EVENT_READ | selectors.EVENT_WRITE)
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if handle is not None and handle.cancelled:
-                break
-            if left <= 0:
-                out.timed_out = True
-                break
-            for _key, events in sel.select(min(left, 1.0)):
-                if events & selectors.EVENT_WRITE and view:
-                    try:
-                        view = view[raw.send(view[:65536]) :]
-                    except (BlockingIOError, InterruptedError):
-                        pass
-                    except OSError:
-                        view = view[len(view) :]  # the reader went away; read what it said
-                    if not view:
-                        with contextlib.suppress(OSError):
-                            raw.shutdown(socket.SHUT_WR)
-                        sel.modify(raw, selectors.EVENT_READ)
-                if events & selectors.EVENT_READ:
-                    try:
-                        data = raw.recv(65536)
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    except OSError:
-                        data = b""
-                    if not data:
-                        out.stdout.finish()
-                        return out
-                    frames.feed(data)
-    finally:
-        sel.close()
-    out.stdout.finish()
-    return out
 
 
 def _short(exc: BaseException) -> str:

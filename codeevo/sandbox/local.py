@@ -1,16 +1,19 @@
-"""LocalSandbox: the in-sandbox runner as a confined child process on this machine.
+"""LocalSandbox: runners as confined process trees on this machine (the embedded default).
 
-Each evaluation gets a fresh temporary folder (removed afterwards, also on cancel), a scrubbed
-environment built from an allow-list (no API keys, no proxies), its own session and process
-group, the runner's own rlimits (set by the runner from the job header), and, when the driver
-runs as root, a fresh unprivileged uid plus private namespaces (see `codeevo.sandbox.limits`).
-At the deadline (the cascade's stage timeouts plus `timeout_slack_s`) the whole group is killed
-and every process left of the evaluation is swept.
+Each runner gets a fresh working folder (mode 0700 for the driver; the runner's uid owns it
+when there is one; removed afterwards, also on cancel), a scrubbed environment built from an
+allow-list (no API keys, no proxies), its own session, and the strongest confinement a real
+probe process accepted (`codeevo.sandbox.limits`: bubblewrap, or fresh uids and namespaces, or
+nothing). Runners are warm by default (`codeevo.sandbox.warm`): one imports the evaluator and
+runs its setup once, then scores up to ``warm_pool_max_uses`` candidates. At a job's deadline
+(stage timeouts plus ``timeout_slack_s``) the whole runner is killed, every process left of it
+is swept, and the job is a timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -19,174 +22,169 @@ import signal
 import stat
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from codeevo.candidate import EvalResult, Status
+from codeevo.candidate import EvalResult
 from codeevo.config import SandboxConfig
+from codeevo.errors import CodeevoError
 from codeevo.sandbox import limits
-from codeevo.sandbox.base import BOOTSTRAP, SandboxJob, build_payload, limits_header, parse_result
+from codeevo.sandbox.base import BOOTSTRAP, SandboxJob, preamble, sandbox_env
 from codeevo.sandbox.limits import Confinement
+from codeevo.sandbox.warm import RunnerHandle, RunnerPool, RunnerStartError
 
 log = logging.getLogger(__name__)
 
-STDOUT_CAP = 32 * 2**20  # the result line; the runner caps every artifact inside it
-STDERR_KEEP = 16_000  # head and tail of the runner's stderr each
-_MARKER_VAR = "CODEEVO_RUN_MARKER"  # set by the runner on every candidate process
+_MARKER_VAR = "CODEEVO_RUN_MARKER"
 _probed: dict[bool, Confinement] = {}
 
 
-@dataclass
-class _Live:
-    proc: asyncio.subprocess.Process
-    uid: int | None
-    marker: str
+class LocalRunner(RunnerHandle):
+    """A runner process (inside bubblewrap, namespaces, or plain) with its working folder."""
+
+    def __init__(self, cfg: SandboxConfig, key: str, conf: Confinement) -> None:
+        super().__init__(cfg, key)
+        self.conf = conf
+        self.tmp = Path(tempfile.mkdtemp(prefix="codeevo-local-"))  # 0700
+        self.block: tuple[int, int] | None = None
+        self.proc: asyncio.subprocess.Process | None = None
+        self._readers: list[asyncio.Task[None]] = []
+        self._killed = False
+        self.marker = secrets.token_hex(8)
+
+    async def spawn(self, job: SandboxJob | None, max_jobs: int) -> None:
+        uid: int | None = None
+        cand: tuple[int, int] | None = None
+        if self.conf.drop:
+            self.block = limits.acquire_uid_block()
+            uid, cand = self.block[0], (self.block[0] + 1, self.block[1] - 1)
+            os.chown(self.tmp, uid, uid)
+            self.tmp.chmod(0o711)  # candidates (other uids) pass through to their run folders
+        if self.conf.bwrap:
+            tmp_mb = max(16, 2 * self.cfg.file_size_mb)
+            argv = [*limits.bwrap_argv(self.conf, self.tmp, tmp_mb), "--", sys.executable,
+                    "-u", "-I", "-c", BOOTSTRAP]
+            env = sandbox_env("/work")
+        else:
+            argv = [sys.executable, "-u", "-I", "-c", BOOTSTRAP]
+            env = sandbox_env(str(self.tmp))
+        self.proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, cwd=self.tmp, env=env, start_new_session=True,
+            preexec_fn=limits.preexec(self.conf, self.tmp),
+        )
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._readers = [
+            asyncio.create_task(self._pump(self.proc.stdout, self._stdout)),
+            asyncio.create_task(self._pump(self.proc.stderr, self._stderr)),
+        ]
+        warm = job.warm_imports if job is not None else ()
+        await self.start(preamble(self.cfg, warm_imports=warm, max_jobs=max_jobs, uid=uid,
+                                  candidate_uids=cand, marker=self.marker))
+
+    async def _pump(self, stream: asyncio.StreamReader, sink: object) -> None:
+        assert callable(sink)
+        while chunk := await stream.read(1 << 16):
+            sink(chunk)
+        if stream is (self.proc.stdout if self.proc else None):
+            if self.proc is not None:
+                await self.proc.wait()
+            self._eof()
+
+    async def _write(self, data: bytes) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        if self.proc.stdin.is_closing():
+            raise BrokenPipeError("runner stdin closed")
+        self.proc.stdin.write(data)
+        try:
+            await self.proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise BrokenPipeError(str(exc)) from exc
+
+    async def _exit_code(self) -> int | None:
+        if self.proc is None:
+            return None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.proc.wait()), 5)
+        return self.proc.returncode
+
+    async def _kill(self) -> None:
+        if self._killed:
+            return
+        self._killed = True
+        try:
+            if self.proc is not None:
+                self._signal()
+                if self.block is not None:  # the runner and its candidates, whatever they did
+                    await asyncio.to_thread(limits.kill_uid_block, *self.block)
+                with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                    await asyncio.shield(asyncio.wait_for(self.proc.wait(), 10))
+                for task in self._readers:
+                    task.cancel()
+                if not self.ended:  # a job waiting on this runner learns that it is gone
+                    self._eof()
+            await asyncio.to_thread(self._sweep)
+        finally:
+            if self.block is not None:
+                limits.release_uid_block(self.block[0])
+                self.block = None
+
+    def _signal(self) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def _sweep(self) -> None:
+        """Whatever the runner left (outside a pid namespace): by uid block or run marker."""
+        if self.block is not None:
+            limits.kill_uid_block(*self.block)
+            limits.remove_files_of_block(*self.block)
+        elif not self.conf.bwrap:
+            # Candidates carry CODEEVO_RUN_MARKER=<our marker>-<job>-<k>: a prefix match.
+            limits.kill_processes(marker=f"{_MARKER_VAR}={self.marker}-".encode())
+        _remove(self.tmp)
 
 
 class LocalSandbox:
-    """Scores programs in confined child processes of this machine (the embedded default)."""
+    """Scores programs in confined runner processes on this machine."""
 
     name = "local"
 
     def __init__(self, cfg: SandboxConfig, *, allow_namespaces: bool = True) -> None:
         self.cfg = cfg
         self.allow_namespaces = allow_namespaces
-        self._live: dict[int, _Live] = {}
         self._confinement: Confinement | None = None
+        self.pool = RunnerPool(cfg, self._start_runner)
 
     async def confinement(self) -> Confinement:
-        """The confinement used here: the strongest that a real probe process accepted."""
+        """The confinement used here: the strongest that a real probe runner accepted."""
         if self._confinement is None:
             if self.allow_namespaces not in _probed:
-                _probed[self.allow_namespaces] = await _probe(self.allow_namespaces)
+                _probed[self.allow_namespaces] = await _probe(self.cfg, self.allow_namespaces)
             self._confinement = _probed[self.allow_namespaces]
         return self._confinement
 
+    async def describe(self) -> str:
+        return f"local, {(await self.confinement()).describe()}"
+
+    async def _start_runner(self, job: SandboxJob, key: str, max_jobs: int) -> RunnerHandle:
+        runner = LocalRunner(self.cfg, key, await self.confinement())
+        try:
+            await runner.spawn(job, max_jobs)
+        except BaseException:
+            await runner.kill()
+            raise
+        return runner
+
     async def evaluate(self, job: SandboxJob) -> EvalResult:
         """Run the cascade on `job.program`; candidate faults come back as a status."""
-        conf = await self.confinement()
-        marker = secrets.token_hex(12)
-        header_limits = limits_header(self.cfg)
-        payload, nonce = build_payload(job, self.cfg, {"marker": marker, "limits": header_limits})
-        deadline = job.deadline + self.cfg.timeout_slack_s
-        tmp = Path(tempfile.mkdtemp(prefix="codeevo-local-"))
-        uid = limits.acquire_uid() if conf.drop else None
-        started = time.monotonic()
-        live: _Live | None = None
-        try:
-            if uid is not None:
-                os.chown(tmp, uid, uid)
-            proc = await _spawn(tmp, conf, uid)
-            live = _Live(proc, uid, marker)
-            self._live[proc.pid] = live
-            try:
-                out, err = await asyncio.wait_for(_talk(proc, payload), deadline)
-            except TimeoutError:
-                return EvalResult(
-                    status=Status.TIMEOUT,
-                    reason=f"evaluation ran past its {deadline:g} s deadline "
-                    f"(stage timeouts {job.deadline:g} s + slack)",
-                    elapsed=time.monotonic() - started,
-                )
-            result = parse_result(out, nonce)
-            if result is None:
-                rc = proc.returncode
-                how = (f"killed by {signal.Signals(-rc).name}" if rc is not None and rc < 0
-                       else f"exited with code {rc}")
-                return EvalResult(
-                    status=Status.CRASHED,
-                    reason=f"the sandbox runner {how} without a result",
-                    artifacts={"stderr": err} if err else {},
-                    elapsed=time.monotonic() - started,
-                )
-            return result.model_copy(update={"elapsed": time.monotonic() - started})
-        finally:
-            if live is not None:
-                self._live.pop(live.proc.pid, None)
-                await _finish(live)
-            _remove(tmp)
-            if uid is not None:
-                limits.remove_files_of(uid)
-                limits.release_uid(uid)
+        if self.pool.closed:
+            raise CodeevoError("sandbox is closed")
+        await self.confinement()
+        return await self.pool.evaluate(job)
 
     async def close(self) -> None:
-        """Kill every evaluation still running (their `evaluate` calls then clean up)."""
-        for live in list(self._live.values()):
-            _kill(live)
-
-
-async def _spawn(cwd: Path, conf: Confinement, uid: int | None) -> asyncio.subprocess.Process:
-    env = {"PATH": limits.SAFE_PATH, "LANG": "C.UTF-8", "HOME": str(cwd), "TMPDIR": str(cwd)}
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-u", "-I", "-c", BOOTSTRAP,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, cwd=cwd, env=env, start_new_session=True,
-        preexec_fn=limits.preexec(conf, uid, cwd),
-    )
-
-
-async def _talk(proc: asyncio.subprocess.Process, payload: bytes) -> tuple[bytes, str]:
-    """Send the job, read the capped outputs, wait for the runner to exit."""
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-
-    async def send() -> None:
-        assert proc.stdin is not None
-        try:
-            proc.stdin.write(payload)
-            await proc.stdin.drain()
-            proc.stdin.close()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the runner died early; its exit status tells why
-
-    _, out, err = await asyncio.gather(
-        send(), _read_head(proc.stdout, STDOUT_CAP), _read_ends(proc.stderr, STDERR_KEEP)
-    )
-    await proc.wait()
-    return out, err
-
-
-async def _read_head(stream: asyncio.StreamReader, cap: int) -> bytes:
-    buf = bytearray()
-    while chunk := await stream.read(1 << 16):
-        if len(buf) < cap:
-            buf += chunk[: cap - len(buf)]
-    return bytes(buf)
-
-
-async def _read_ends(stream: asyncio.StreamReader, keep: int) -> str:
-    """The first and last `keep` bytes of a stream, as text, saying how much was between."""
-    head = bytearray()
-    tail = bytearray()
-    total = 0
-    while chunk := await stream.read(1 << 16):
-        total += len(chunk)
-        room = keep - len(head)
-        if room > 0:
-            head += chunk[:room]
-            chunk = chunk[room:]
-        tail = (tail + chunk)[-keep:]
-    text = head.decode("utf-8", "replace")
-    if total > len(head) + len(tail):
-        text += f"\n[... {total - len(head) - len(tail)} bytes not kept ...]\n"
-    return text + tail.decode("utf-8", "replace")
-
-
-def _kill(live: _Live) -> None:
-    try:
-        os.killpg(live.proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    # Candidates run in their own sessions: find them by uid, or by the run marker.
-    limits.kill_processes(uid=live.uid, marker=f"{_MARKER_VAR}={live.marker}".encode())
-
-
-async def _finish(live: _Live) -> None:
-    _kill(live)
-    try:
-        await asyncio.shield(asyncio.wait_for(live.proc.wait(), 10))
-    except (TimeoutError, asyncio.CancelledError):
-        pass
+        """Kill every runner (their `evaluate` calls then clean up)."""
+        await self.pool.close()
 
 
 def _remove(path: Path) -> None:
@@ -208,32 +206,24 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-async def _probe(allow_namespaces: bool) -> Confinement:
-    """Try each confinement option with a real interpreter start; keep the first that works."""
+async def _probe(cfg: SandboxConfig, allow_namespaces: bool) -> Confinement:
+    """Try each confinement option with a real runner start; keep the first that works."""
     options = limits.confinement_options()
     if not allow_namespaces:
-        options = [o for o in options if not o.namespaces] or [limits.NO_CONFINEMENT]
+        options = [o for o in options if not o.namespaces and not o.bwrap] or [
+            limits.NO_CONFINEMENT]
     for conf in options:
-        if not conf.drop:
-            if os.geteuid() == 0:
-                log.warning("local sandbox: cannot drop root for candidates; fork bombs and "
-                            "host files are not contained (use --sandbox docker)")
-            return conf
-        tmp = Path(tempfile.mkdtemp(prefix="codeevo-probe-"))
-        uid = limits.acquire_uid()
+        if conf == limits.NO_CONFINEMENT:
+            break
+        runner = LocalRunner(cfg, "probe", conf)
         try:
-            os.chown(tmp, uid, uid)
-            proc = await _spawn(tmp, conf, uid)
-            assert proc.stdin is not None
-            proc.stdin.write(b"22\nimport sys;sys.exit(0)\n")
-            proc.stdin.close()
-            if await asyncio.wait_for(proc.wait(), 30) == 0:
-                return conf
-        except Exception as exc:  # any failure: try the next, weaker option
+            await runner.spawn(None, 1)
+            return conf
+        except (RunnerStartError, OSError) as exc:  # try the next, weaker option
             log.debug("local sandbox: confinement %s failed: %s", conf, exc)
         finally:
-            limits.kill_processes(uid=uid)
-            _remove(tmp)
-            limits.release_uid(uid)
+            await runner.kill()
+    if os.geteuid() == 0:
+        log.warning("local sandbox: cannot drop root for candidates; fork bombs and host "
+                    "files are not contained (use --sandbox docker)")
     return limits.NO_CONFINEMENT
-

@@ -1,15 +1,23 @@
-"""In-sandbox runner: unpacks the job, runs the evaluator's cascade, prints one result line.
+"""In-sandbox runner: holds the evaluator, scores jobs, prints one result line per job.
 
-Stdlib only, self-contained, Python 3.11: the local and the Docker sandboxes both send this very
-file through the wire protocol of ``codeevo/sandbox/base.py``; it never imports ``codeevo``.
+Stdlib only, self-contained, Python 3.11: the local and the Docker sandboxes both send this
+very file (and ``template.py``, ``launch.py``) through the wire protocol of
+``codeevo/sandbox/base.py``; it never imports ``codeevo``. One runner serves one evaluator:
+a warm runner scores many jobs (the evaluator imported and ``setup(ctx)`` run once), a fresh
+one exactly one.
+
+Start-up, before any job is read: the runner starts the candidate template (``template.py``, a
+fresh interpreter that imports the problem's ``warm_imports``), then gives up root for the
+worker's runner uid where it has one. Candidates are forked by the template, never by the
+runner: no candidate descends from a process that held assets, evaluator state or a nonce.
 
 What an evaluator module gets (``evaluator/<module>.py``, imported with ``evaluator/`` on
-``sys.path``): an optional ``setup(ctx)`` called once, then one ``function(ctx) -> dict`` per
-cascade stage. A stage returns ``{"score": float, "metrics": {..}, "features": {..},
-"artifacts": {name: text}, "status": "ok"|"failed"|"timeout"|"oom", "reason": str}`` (only
-``score`` is required). The cascade stops at a non-ok status or a score below the stage's
-threshold; an exception in the evaluator ends it with status ``failed`` and the traceback in
-the artifacts. A stage that runs past its ``timeout`` ends with status ``timeout``.
+``sys.path``): an optional ``setup(ctx)`` called once per runner, then one
+``function(ctx) -> dict`` per cascade stage. A stage returns ``{"score": float, "metrics":
+{..}, "features": {..}, "artifacts": {name: text}, "status": "ok"|"failed"|"timeout"|"oom",
+"reason": str}`` (only ``score`` is required). The cascade stops at a non-ok status or a score
+below the stage's threshold; an exception in the evaluator ends it with status ``failed`` and
+the traceback in the artifacts. A stage that runs past its ``timeout`` ends with ``timeout``.
 
 ``ctx`` attributes:
 
@@ -19,134 +27,71 @@ the artifacts. A stage that runs past its ``timeout`` ends with status ``timeout
 - ``ctx.program_path``: Path of the candidate program (do not import it in the runner).
 - ``ctx.assets``: Path of the secret assets during ``setup`` (read them into ``ctx.state``);
   ``None`` afterwards: the files are deleted before any candidate process starts.
-- ``ctx.state``: dict kept across setup and all stages.
+- ``ctx.state``: dict; each job starts with a shallow copy of what ``setup`` left in it.
 - ``ctx.limits``: dict of the sandbox limits (memory_mb, cpu_time_s, file_size_mb, ...).
 - ``ctx.run_candidate(function=None, args=(), kwargs=None, *, timeout=None, driver=None,
-  files=None, memory_mb=None) -> CandidateRun``: runs candidate code in a separate child
-  process (``python -I``) in a fresh ``workdir/run-<k>/`` holding a copy of the program and
-  ``files`` (name -> bytes), with its own session, rlimits (memory, CPU, file size, processes,
-  open files, no core), a scrubbed environment, stdin from /dev/null, capped stdout/stderr and a
-  hard kill of its whole process group at the deadline (default: what is left of the stage).
-  By default the child imports the program and returns ``function(*args, **kwargs)`` as JSON
-  (numpy arrays and scalars via ``.tolist()``, tuples as lists). With ``driver`` (Python
-  source) that code runs instead, with ``load_candidate()``, ``emit(value)``, ``args``,
-  ``kwargs`` and ``function`` in its globals; files it writes stay in ``run.output_dir``.
+  files=None, memory_mb=None) -> CandidateRun``: runs candidate code in a confined process
+  forked from the template, in a fresh run folder holding a copy of the program and ``files``
+  (name -> bytes); see ``template.py`` for what confines it. By default it imports the program
+  and returns ``function(*args, **kwargs)`` as JSON (numpy arrays and scalars via
+  ``.tolist()``); with ``driver`` (Python source) that code runs instead, with
+  ``load_candidate()``, ``emit(value)``, ``args``, ``kwargs`` and ``function`` in its globals.
 
 ``CandidateRun`` fields: ``status`` ("ok"|"error"|"timeout"|"oom"|"killed"), ``value``,
 ``error`` (one line), ``traceback``, ``stdout``, ``stderr`` (capped), ``elapsed``,
-``returncode``, ``output_dir``.
+``returncode``, ``output_dir``. Read what the candidate wrote with ``run.open(name)`` /
+``run.read_bytes(name)`` / ``run.files()``: they never follow a symlink, never leave the run
+folder and refuse anything but a regular file (a candidate may plant links to host files).
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import importlib.abc
 import importlib.util
+import io
 import json
 import math
 import os
+import queue
 import resource
-import selectors
 import shutil
 import signal
-import subprocess
 import sys
 import tarfile
+import threading
 import time
 import traceback
-from dataclasses import dataclass
+import types
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
-MARKER_VAR = "CODEEVO_RUN_MARKER"
 ROOTS = ("program", "evaluator", "assets")
 STATUSES = ("ok", "failed", "timeout", "oom")
 DEFAULT_OUTPUT_CAP = 64_000
-CHILD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-_EXIT_GRACE_S = 0.2  # after the child exits, how long grandchildren may hold its pipes
-_DISK_CHECK_S = 0.25
 
-# Runs first in every candidate process: applies the limits, then imports the candidate (or
-# runs the evaluator's driver) and sends the result back over a private pipe fd.
-PRELUDE = r"""
-import json, os, resource, sys, traceback
-_fd = int(sys.argv[1]); _entry = sys.argv[2]
-with open(sys.argv[3], "rb") as _f:
-    _call = json.load(_f)
-os.unlink(sys.argv[3])
-os.set_inheritable(_fd, False)
-for _name, _soft, _hard in _call["rlimits"]:
-    try:
-        resource.setrlimit(getattr(resource, _name), (_soft, _hard))
-    except (ValueError, OSError):
-        pass
-_sent = False
-def _plain(v, depth=0):
-    if depth > 200:
-        raise ValueError("value nested too deeply to send")
-    if v is None or isinstance(v, (bool, int, float, str)):
-        return v
-    if isinstance(v, dict):
-        return {str(k): _plain(x, depth + 1) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x, depth + 1) for x in v]
-    tolist = getattr(v, "tolist", None)
-    if callable(tolist):
-        return _plain(tolist(), depth + 1)
-    raise TypeError("cannot send a %s back to the evaluator" % type(v).__name__)
-def _write(data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(_fd, view):]
-def emit(value):
-    global _sent
-    if _sent:
-        raise RuntimeError("emit() called twice")
-    data = json.dumps({"value": _plain(value)}).encode()
-    _sent = True
-    _write(data)
-def load_candidate():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("candidate", _entry)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["candidate"] = mod
-    spec.loader.exec_module(mod)
+
+def _load(name: str, index: int, filename: str, **given: Any) -> types.ModuleType:
+    """An in-sandbox module: from the bootstrap's SOURCES, or the file beside this one."""
+    sources = globals().get("SOURCES")
+    src = sources[index] if sources else Path(__file__).with_name(filename).read_bytes()
+    mod = types.ModuleType(name)
+    mod.__dict__.update(given, __source__=src)
+    sys.modules[name] = mod  # dataclasses look their module up there
+    exec(compile(src, name, "exec"), mod.__dict__)
     return mod
-def _flush():
-    for s in (sys.stdout, sys.stderr):
-        try:
-            s.flush()
-        except BaseException:
-            pass
-try:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(_entry)))
-    if _call["driver"] is None:
-        _fn = getattr(load_candidate(), _call["function"], None)
-        if not callable(_fn):
-            raise AttributeError("the program defines no function %r" % _call["function"])
-        emit(_fn(*_call["args"], **_call["kwargs"]))
-    else:
-        exec(compile(_call["driver"], "<driver>", "exec"), {
-            "__name__": "__driver__", "load_candidate": load_candidate, "emit": emit,
-            "args": _call["args"], "kwargs": _call["kwargs"], "function": _call["function"]})
-except BaseException as _exc:
-    if not _sent:
-        try:
-            if isinstance(_exc, SystemExit):
-                _msg = "the program exited (code %r) without a result" % (_exc.code,)
-            else:
-                _msg = ("%s: %s" % (type(_exc).__name__, _exc)).splitlines()[0][:500]
-            _tb = traceback.format_exc()[-8000:]
-            _write(json.dumps({"error": _msg, "type": type(_exc).__name__,
-                               "traceback": _tb}).encode())
-        except BaseException:
-            _write(b'{"error": "MemoryError", "type": "MemoryError", "traceback": ""}')
-        _flush()
-        os._exit(1)
-_flush()
-os._exit(0)
-"""
+
+
+if TYPE_CHECKING:
+    from codeevo.sandbox import launch as L
+    from codeevo.sandbox import template as T
+else:
+    T = _load("codeevo_template", 0, "template.py")
+    L = _load("codeevo_launch", 1, "launch.py", T=T)
+MARKER_VAR: str = T.MARKER_VAR
+CandidateRun = L.CandidateRun
+TemplateGone = L.TemplateGone
+open_output = L.open_output
 
 
 class StageTimeout(BaseException):
@@ -155,42 +100,6 @@ class StageTimeout(BaseException):
 
 class UnsafeArchive(Exception):
     """The job's tar stream holds a member that could escape the working directory."""
-
-
-@dataclass
-class CandidateRun:
-    """What one candidate process did."""
-
-    status: str
-    value: Any = None
-    error: str = ""
-    traceback: str = ""
-    stdout: str = ""
-    stderr: str = ""
-    elapsed: float = 0.0
-    returncode: int | None = None
-    output_dir: Path | None = None
-
-
-class _Capped:
-    """Keeps the first `cap` bytes of a stream and counts the rest."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.head = bytearray()
-        self.dropped = 0
-
-    def add(self, chunk: bytes) -> None:
-        room = self.cap - len(self.head)
-        if room > 0:
-            self.head += chunk[:room]
-        self.dropped += max(0, len(chunk) - max(room, 0))
-
-    def text(self) -> str:
-        out = self.head.decode("utf-8", "replace")
-        if self.dropped:
-            out += f"\n[... {self.dropped} more bytes not kept]"
-        return out
 
 
 def cap_text(text: str, cap: int) -> str:
@@ -205,7 +114,8 @@ def cap_text(text: str, cap: int) -> str:
 
 
 def safe_extract(tar: tarfile.TarFile, dest: Path) -> None:
-    """Extract regular files and folders under `ROOTS`; refuse anything that could escape."""
+    """Extract regular files and folders under `ROOTS` (owner-only modes); refuse anything that
+    could escape."""
     for member in tar:
         name = member.name
         parts = Path(name).parts
@@ -213,88 +123,16 @@ def safe_extract(tar: tarfile.TarFile, dest: Path) -> None:
             raise UnsafeArchive(f"refusing tar member {name!r}")
         target = dest.joinpath(*parts)
         if member.isdir():
-            target.mkdir(parents=True, exist_ok=True)
+            target.mkdir(mode=0o700, parents=True, exist_ok=True)
             continue
         if not member.isreg():
             raise UnsafeArchive(f"refusing tar member {name!r}: not a regular file")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         src = tar.extractfile(member)
         assert src is not None
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as out:
             shutil.copyfileobj(src, out)
-
-
-# ---------------------------------------------------------------- processes
-
-
-def processes_with_marker(marker: bytes) -> list[int]:
-    """Pids whose initial environment holds `marker` (``NAME=value``), except ourselves."""
-    found = []
-    needle = b"\0" + marker + b"\0"
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/environ", "rb") as f:
-                env = b"\0" + f.read() + b"\0"
-        except OSError:
-            continue
-        if needle in env:
-            found.append(int(entry.name))
-    return found
-
-
-def kill_marked(marker: bytes, rounds: int = 50) -> None:
-    """Stop, then kill, every process carrying `marker` until none is left (fork bombs too)."""
-    for _ in range(rounds):
-        pids = processes_with_marker(marker)
-        if not pids:
-            return
-        for sig in (signal.SIGSTOP, signal.SIGKILL):
-            for pid in pids:
-                try:
-                    os.kill(pid, sig)
-                except OSError:
-                    pass
-        time.sleep(0.005)
-
-
-def _own_process_count() -> int:
-    uid = os.getuid()
-    count = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"Uid:"):
-                        count += int(line.split()[1]) == uid
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-    return count
-
-
-def _tree_bytes(root: Path, limit: int) -> int:
-    """Bytes under `root`, counting stops early once past `limit`."""
-    total = 0
-    stack = [str(root)]
-    while stack and total <= limit:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for e in entries:
-            try:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(e.path)
-                else:
-                    total += e.stat(follow_symlinks=False).st_blocks * 512
-            except OSError:
-                continue
-    return total
 
 
 def set_limit(name: str, soft: int) -> None:
@@ -309,26 +147,9 @@ def set_limit(name: str, soft: int) -> None:
         pass
 
 
-def make_undumpable() -> None:
-    """PR_SET_DUMPABLE 0: same-uid candidates can read neither our memory nor /proc/<pid>/fd."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(4, 0, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise StageTimeout()
-
-
 class FrozenSources(importlib.abc.MetaPathFinder):
-    """Serves the evaluator's ``.py`` modules from a snapshot taken before any candidate ran.
-
-    Candidates run as the runner's uid and can rewrite files in the working directory; an
-    evaluator that imports a helper module lazily (after a candidate ran) still gets the
-    original code.
-    """
+    """Serves the evaluator's ``.py`` modules from a snapshot taken before any candidate ran,
+    so an evaluator that imports a helper lazily still gets the original code."""
 
     def __init__(self, root: Path) -> None:
         self.sources: dict[str, tuple[Path, bytes, bool]] = {}
@@ -374,17 +195,18 @@ class _SnapshotLoader(importlib.abc.Loader):
 class Context:
     """What an evaluator sees; see the module docstring."""
 
-    def __init__(self, header: dict[str, Any], workdir: Path) -> None:
+    def __init__(self, worker: Worker, header: dict[str, Any]) -> None:
+        self.worker = worker
         self.config: dict[str, Any] = dict(header.get("config") or {})
         self.limits: dict[str, Any] = dict(header.get("limits") or {})
-        self.workdir = workdir
-        self.program_path = workdir / "program" / header["entry"]
-        assets = workdir / "assets"
+        self.workdir = worker.workdir
+        self.program_path = worker.workdir / "program" / header["entry"]
+        assets = worker.workdir / "assets"
         self.assets: Path | None = assets if assets.is_dir() else None
         self.state: dict[str, Any] = {}
         self.stage = "setup"
         self.stage_deadline: float | None = None
-        self._marker = str(header.get("marker") or os.urandom(8).hex())
+        self.job = str(header.get("job", "0"))
         self._runs = 0
 
     def run_candidate(
@@ -398,14 +220,16 @@ class Context:
         files: dict[str, bytes] | None = None,
         memory_mb: int | None = None,
     ) -> CandidateRun:
-        """Run candidate code in a confined child process; see the module docstring."""
+        """Run candidate code in a confined process; see the module docstring."""
         if function is None and driver is None:
             raise ValueError("run_candidate needs a function name or a driver")
         self._runs += 1
-        run_dir = self.workdir / f"run-{self._runs}"
+        run_dir = self.workdir / "runs" / f"{self.job}-{self._runs}"
         run_dir.mkdir()
+        run_dir.chmod(0o1777)  # the candidate's uid writes here; sticky: our inputs stay ours
         entry = run_dir / self.program_path.name
         shutil.copyfile(self.program_path, entry)
+        entry.chmod(0o644)
         for name, data in (files or {}).items():
             parts = Path(name).parts
             if name.startswith("/") or not parts or ".." in parts:
@@ -413,6 +237,7 @@ class Context:
             dest = run_dir.joinpath(*parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(data)
+            dest.chmod(0o644)
         now = time.monotonic()
         left = (self.stage_deadline - now - 0.2) if self.stage_deadline else 60.0
         timeout = max(0.05, min(timeout, left) if timeout is not None else left)
@@ -421,158 +246,29 @@ class Context:
         mem = int(memory_mb or self.limits.get("memory_mb") or 2048) * 2**20
         fsize = int(self.limits.get("file_size_mb") or 64) * 2**20
         nofile = int(self.limits.get("max_open_files") or 256)
-        call = {
-            "function": function,
-            "args": list(args),
-            "kwargs": dict(kwargs or {}),
-            "driver": driver,
-            "rlimits": [
-                ("RLIMIT_AS", mem, mem),
-                ("RLIMIT_CPU", cpu, cpu + 1),
-                ("RLIMIT_FSIZE", fsize, fsize),
-                ("RLIMIT_NOFILE", nofile, nofile),
-                ("RLIMIT_CORE", 0, 0),
-            ],
-        }
-        call_file = run_dir / ".codeevo-call.json"
-        call_file.write_text(json.dumps(call))
-        marker = f"{self._marker}-{self._runs}"
+        rlimits = [("RLIMIT_AS", mem, mem), ("RLIMIT_CPU", cpu, cpu + 1),
+                   ("RLIMIT_FSIZE", fsize, fsize), ("RLIMIT_NOFILE", nofile, nofile),
+                   ("RLIMIT_CORE", 0, 0)]
+        uid = self.worker.next_candidate_uid()
+        nproc = int(self.limits.get("max_processes") or 64)
+        if uid is None:  # NPROC counts every process of the uid: leave room for ours
+            nproc += L.own_process_count()
+        rlimits.append(("RLIMIT_NPROC", nproc, nproc))
+        marker = f"{self.worker.marker}-{self.job}-{self._runs}"
         env = {
-            "PATH": CHILD_PATH,
-            "HOME": str(run_dir),
-            "TMPDIR": str(run_dir),
-            "LANG": "C.UTF-8",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            MARKER_VAR: marker,
+            "PATH": L.CHILD_PATH, "HOME": str(run_dir), "TMPDIR": str(run_dir),
+            "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", MARKER_VAR: marker,
         }
+        msg = {"op": "spawn", "run_dir": str(run_dir), "entry": str(entry), "uid": uid,
+               "env": env, "rlimits": rlimits,
+               "call": {"function": function, "args": list(args),
+                        "kwargs": dict(kwargs or {}), "driver": driver}}
         cap = int(self.limits.get("output_cap_bytes") or DEFAULT_OUTPUT_CAP)
         disk = int(self.limits.get("disk_mb") or 8 * (fsize // 2**20)) * 2**20
-        return _spawn_and_collect(
-            [sys.executable, "-I", "-c", PRELUDE, "", str(entry), str(call_file)],
-            run_dir, env, marker, timeout, cap, disk,
-            value_cap=int(self.limits.get("value_cap_bytes") or 64 * 2**20),
-        )
-
-
-def _spawn_and_collect(
-    argv: list[str],
-    run_dir: Path,
-    env: dict[str, str],
-    marker: str,
-    timeout: float,
-    cap: int,
-    disk: int,
-    value_cap: int,
-) -> CandidateRun:
-    r, w = os.pipe()
-    argv[4] = str(w)
-    start = time.monotonic()
-    try:
-        proc = subprocess.Popen(
-            argv, cwd=run_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, pass_fds=(w,), start_new_session=True,
-        )
-    except OSError as exc:
-        os.close(r)
-        os.close(w)
-        return CandidateRun("error", error=f"could not start the candidate: {exc}",
-                            output_dir=run_dir)
-    os.close(w)
-    assert proc.stdout is not None and proc.stderr is not None
-    bufs = {proc.stdout.fileno(): _Capped(cap), proc.stderr.fileno(): _Capped(cap),
-            r: _Capped(value_cap)}
-    sel = selectors.DefaultSelector()
-    for fd in bufs:
-        os.set_blocking(fd, False)
-        sel.register(fd, selectors.EVENT_READ)
-    deadline = start + timeout
-    timed_out = disk_full = False
-    exited_at: float | None = None
-    next_disk = start + _DISK_CHECK_S
-    try:
-        while sel.get_map():
-            now = time.monotonic()
-            if now >= deadline:
-                timed_out = True
-                break
-            if proc.poll() is not None:
-                exited_at = exited_at or now
-                if now - exited_at > _EXIT_GRACE_S:
-                    break
-            if now >= next_disk:
-                next_disk = now + _DISK_CHECK_S
-                if _tree_bytes(run_dir, disk) > disk:
-                    disk_full = True
-                    break
-            for key, _ in sel.select(min(deadline - now, 0.05)):
-                fd = int(key.fd)
-                try:
-                    chunk = os.read(fd, 1 << 16)
-                except BlockingIOError:
-                    continue
-                if chunk:
-                    bufs[fd].add(chunk)
-                else:
-                    sel.unregister(fd)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        kill_marked(f"{MARKER_VAR}={marker}".encode())
-        proc.wait()
-        sel.close()
-        os.close(r)
-        proc.stdout.close()
-        proc.stderr.close()
-    elapsed = time.monotonic() - start
-    out_buf, err_buf, val_buf = list(bufs.values())  # insertion order: stdout, stderr, value
-    run = CandidateRun("error", stdout=out_buf.text(), stderr=err_buf.text(), elapsed=elapsed,
-                       returncode=proc.returncode, output_dir=run_dir)
-    _classify(run, val_buf, timed_out, disk_full, disk)
-    return run
-
-
-def _classify(run: CandidateRun, val: _Capped, timed_out: bool, disk_full: bool,
-              disk: int) -> None:
-    """Fill in status/value/error from how the child ended and what it sent."""
-    msg: dict[str, Any] = {}
-    if val.dropped:
-        msg = {"error": f"the result is larger than {val.cap} bytes", "type": "ValueError"}
-    elif val.head:
-        try:
-            msg = json.loads(bytes(val.head))
-            if not isinstance(msg, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            msg = {"error": "the candidate wrote an unreadable result", "type": "ValueError"}
-    rc = run.returncode
-    if timed_out:
-        run.status, run.error = "timeout", "the candidate ran past its deadline and was killed"
-    elif disk_full:
-        run.status = "killed"
-        run.error = f"the candidate wrote more than {disk // 2**20} MB and was killed"
-    elif "value" in msg:
-        run.status, run.value = "ok", msg["value"]
-    elif "error" in msg:
-        run.status = "oom" if msg.get("type") == "MemoryError" else "error"
-        run.error, run.traceback = str(msg["error"]), str(msg.get("traceback", ""))
-    elif rc is not None and rc == -signal.SIGXCPU:
-        run.status, run.error = "timeout", "the candidate used up its CPU time"
-    elif _looks_oom(run.stderr):
-        run.status, run.error = "oom", "the candidate ran out of memory"
-    elif rc is not None and rc < 0:
-        run.status = "killed"
-        run.error = f"the candidate was killed by {signal.Signals(-rc).name}"
-    else:
-        run.status, run.error = "error", f"the candidate exited (code {rc}) without a result"
-
-
-def _looks_oom(stderr: str) -> bool:
-    return any(s in stderr for s in ("MemoryError", "Cannot allocate memory", "bad_alloc"))
+        files_cap = int(self.limits.get("max_files") or 10_000)
+        value_cap = int(self.limits.get("value_cap_bytes") or 64 * 2**20)
+        return self.worker.spawn(msg, run_dir, timeout, cap, disk, files_cap, value_cap)
 
 
 # ---------------------------------------------------------------- the cascade
@@ -592,49 +288,47 @@ def _coerce(section: Any, what: str, notes: dict[str, str]) -> dict[str, float]:
     return out
 
 
-def run_cascade(header: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """Import the evaluator, run setup and the stages; return the EvalResult as a dict."""
+def _on_alarm(signum: int, frame: Any) -> None:
+    # Only our own timer counts: a candidate sending SIGALRM early changes nothing.
+    if _STAGE_DEADLINE[0] is not None and time.monotonic() >= _STAGE_DEADLINE[0] - 0.01:
+        raise StageTimeout()
+
+
+_STAGE_DEADLINE: list[float | None] = [None]
+
+
+def _timed(ctx: Context, fn: Any, seconds: float) -> Any:
+    ctx.stage_deadline = _STAGE_DEADLINE[0] = time.monotonic() + seconds
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(ctx)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _STAGE_DEADLINE[0] = None
+
+
+def run_stages(module: Any, ctx: Context, header: dict[str, Any],
+               progress: Any) -> dict[str, Any]:
+    """Run the cascade stages of one job; return the EvalResult as a dict."""
     cap = int((header.get("limits") or {}).get("output_cap_bytes") or DEFAULT_OUTPUT_CAP)
     result: dict[str, Any] = {"status": "ok", "score": None, "metrics": {}, "features": {},
                               "artifacts": {}, "stage": None, "reason": None, "stages": []}
-    ctx = Context(header, workdir)
-    stages = list(header.get("stages") or [])
-    signal.signal(signal.SIGALRM, _on_alarm)
-
-    def timed(fn: Any, seconds: float) -> Any:
-        ctx.stage_deadline = time.monotonic() + seconds
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        try:
-            return fn(ctx)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-
-    try:
-        sys.path.insert(0, str(workdir / "evaluator"))
-        sys.meta_path.insert(0, FrozenSources(workdir / "evaluator"))
-        module = importlib.import_module(header["evaluator_module"])
-        setup = getattr(module, "setup", None)
-        if callable(setup):
-            timed(setup, float(stages[0].get("timeout", 60)) if stages else 60.0)
-    except BaseException as exc:
-        _delete_secrets(header, workdir, ctx)
-        return _failed(result, "setup", exc, cap)
-    _delete_secrets(header, workdir, ctx)
-
-    for stage in stages:
+    for stage in header.get("stages") or []:
         name = str(stage["name"])
         ctx.stage = result["stage"] = name
+        progress(name)
         t0 = time.monotonic()
         timeout = float(stage.get("timeout", 60))
         try:
-            fn = getattr(module, stage["function"])
-            out = timed(fn, timeout)
+            out = _timed(ctx, getattr(module, stage["function"]), timeout)
         except StageTimeout:
             result["stages"].append({"name": name, "score": None,
                                      "time": time.monotonic() - t0})
             result.update(status="timeout", score=None,
                           reason=f"stage {name!r} ran past its {timeout:g} s timeout")
             break
+        except TemplateGone:
+            raise
         except BaseException as exc:
             result["stages"].append({"name": name, "score": None,
                                      "time": time.monotonic() - t0})
@@ -692,6 +386,120 @@ def _failed(result: dict[str, Any], stage: str, exc: BaseException, cap: int) ->
     return result
 
 
+# ---------------------------------------------------------------- the worker
+
+
+class Worker:
+    """One runner: the template link, the loaded evaluator, the result channel."""
+
+    def __init__(self, cfg: dict[str, Any], result_fd: int) -> None:
+        self.cfg = cfg
+        self.result_fd = result_fd
+        self.workdir = Path.cwd()
+        self.marker = str(cfg.get("marker") or os.urandom(8).hex())
+        self.key: str | None = None
+        self.module: Any = None
+        self.setup_state: dict[str, Any] = {}
+        self.setup_error: dict[str, Any] | None = None
+        self.recycle = False
+        self.candidate_cpu = 0.0
+        self.stage: str | None = None
+        uids = cfg.get("candidate_uids")
+        self._uids = (int(uids[0]), int(uids[1])) if uids and os.geteuid() == 0 else None
+        self._next_uid = 0
+        sweep = "uid" if self._uids else ("namespace" if os.getpid() == 1 else "marker")
+        self.link = L.TemplateLink({"warm_imports": cfg.get("warm_imports") or [],
+                                  "sweep": sweep})
+        self.sweep = sweep
+
+    def next_candidate_uid(self) -> int | None:
+        if self._uids is None:
+            return None
+        base, span = self._uids
+        self._next_uid += 1
+        return base + (self._next_uid % span)
+
+    def spawn(self, msg: dict[str, Any], run_dir: Path, timeout: float, cap: int, disk: int,
+              files_cap: int, value_cap: int) -> CandidateRun:
+        try:
+            run = L.collect(self.link, msg, run_dir, timeout, cap, disk, files_cap, value_cap)
+        except TemplateGone:
+            self.recycle = True
+            raise
+        self.candidate_cpu += run.cpu
+        if run.status in ("timeout", "oom", "killed"):
+            self.recycle = True  # the driver retires this runner after the job
+        return run
+
+    def write(self, line: bytes) -> None:
+        view = memoryview(line)
+        while view:
+            view = view[os.write(self.result_fd, view):]
+
+    def load(self, header: dict[str, Any], ctx: Context) -> dict[str, Any] | None:
+        """Import the evaluator and run setup (first job only). A failure is kept and
+        repeated for every later job of this runner."""
+        cap = int((header.get("limits") or {}).get("output_cap_bytes") or DEFAULT_OUTPUT_CAP)
+        stages = list(header.get("stages") or [])
+        try:
+            sys.path.insert(0, str(self.workdir / "evaluator"))
+            sys.meta_path.insert(0, FrozenSources(self.workdir / "evaluator"))
+            self.module = importlib.import_module(header["evaluator_module"])
+            setup = getattr(self.module, "setup", None)
+            if callable(setup):
+                _timed(ctx, setup, float(stages[0].get("timeout", 60)) if stages else 60.0)
+        except BaseException as exc:
+            base: dict[str, Any] = {"status": "ok", "score": None, "metrics": {}, "features": {},
+                    "artifacts": {}, "stage": None, "reason": None, "stages": []}
+            self.setup_error = _failed(base, "setup", exc, cap)
+        finally:
+            _delete_secrets(header, self.workdir, ctx)
+        self.setup_state = dict(ctx.state)
+        return self.setup_error
+
+    def job(self, header: dict[str, Any], tar_bytes: bytes) -> dict[str, Any]:
+        t0, c0 = time.monotonic(), time.process_time()
+        self.candidate_cpu = 0.0
+        nonce = str(header["nonce"])
+        timings: dict[str, float] = {}
+        program = self.workdir / "program"
+        if program.exists():
+            shutil.rmtree(program)
+        (self.workdir / "runs").mkdir(mode=0o711, exist_ok=True)
+        with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as tar:
+            safe_extract(tar, self.workdir)
+        ctx = Context(self, header)
+        key = str(header.get("evaluator_key") or "")
+        if self.key is None:
+            self.key = key
+            t1 = time.monotonic()
+            self.load(header, ctx)
+            timings["setup"] = time.monotonic() - t1
+        elif key != self.key:
+            return {"status": "crashed", "stage": "setup",
+                    "reason": "runner: this runner holds another evaluator (driver bug)"}
+        if self.setup_error is not None:
+            return dict(self.setup_error, timings=timings)
+        ctx.state = dict(self.setup_state)
+        ctx.assets = None
+
+        def progress(stage: str) -> None:
+            self.stage = stage
+            self.write(f"{nonce} stage {json.dumps(stage)}\n".encode())
+
+        t2 = time.monotonic()
+        try:
+            result = run_stages(self.module, ctx, header, progress)
+        finally:
+            shutil.rmtree(self.workdir / "runs", ignore_errors=True)
+        timings["score"] = time.monotonic() - t2
+        timings["runner"] = time.monotonic() - t0
+        # CPU-seconds inside the sandbox: the runner's own, and its candidates' processes.
+        timings["cpu"] = time.process_time() - c0 + self.candidate_cpu
+        result["timings"] = timings
+        return result
+
+
 def _delete_secrets(header: dict[str, Any], workdir: Path, ctx: Context) -> None:
     """Remove the secret paths before any candidate process can start."""
     for rel in header.get("secret") or []:
@@ -705,47 +513,94 @@ def _delete_secrets(header: dict[str, Any], workdir: Path, ctx: Context) -> None
     ctx.assets = None
 
 
-# ---------------------------------------------------------------- main
-
-
-def _runner_limits(header: dict[str, Any]) -> None:
-    limits = header.get("limits") or {}
-    total = sum(float(s.get("timeout", 60)) for s in header.get("stages") or [])
-    set_limit("RLIMIT_CORE", 0)
-    set_limit("RLIMIT_CPU", int(total) + 30)
-    set_limit("RLIMIT_FSIZE", int(limits.get("file_size_mb") or 64) * 2**20)
-    set_limit("RLIMIT_NOFILE", max(64, int(limits.get("max_open_files") or 256)))
-    # Counts every process of our uid: leave room for those already running.
-    set_limit("RLIMIT_NPROC", _own_process_count() + int(limits.get("max_processes") or 64))
+def _read_jobs(stdin: IO[bytes], jobs: queue.Queue[tuple[dict[str, Any], bytes] | None],
+               on_eof: Any) -> None:
+    """Reader thread: queue each job; at end of input (the driver closed it, or died) end
+    the runner at once: its candidates die with the template's socket."""
+    try:
+        while True:
+            line = stdin.readline()
+            if not line:
+                break
+            header = json.loads(line)
+            size = int(header.get("tar_size") or 0)
+            data = stdin.read(size) if size else b""
+            if len(data) < size:
+                break
+            jobs.put((header, data))
+    except Exception:  # a broken stream is the same as a closed one
+        pass
+    jobs.put(None)
+    on_eof()
 
 
 def main() -> None:
-    result_fd = os.dup(1)  # the result line goes here; evaluator prints go to stderr
+    result_fd = os.dup(1)  # result lines go here; evaluator prints go to stderr
     os.dup2(2, 1)
-    started = time.monotonic()
-    make_undumpable()
+    os.set_inheritable(result_fd, False)
+    T.make_undumpable()
+    T.prctl(T.PR_SET_NO_NEW_PRIVS, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as pid 1 only handled signals arrive
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.environ.pop("PWD", None)  # bubblewrap's --chdir sets it; the allow-list does not have it
     stdin = sys.stdin.buffer
-    header: dict[str, Any] = {}
+    worker_cfg = json.loads(stdin.readline() or b"{}")
+    ready: dict[str, Any] = {"protocol": 2, "pid": os.getpid()}
     try:
-        header = json.loads(stdin.readline())
-        workdir = Path.cwd()
-        with tarfile.open(fileobj=stdin, mode="r|") as tar:
-            safe_extract(tar, workdir)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
-        _runner_limits(header)
-        result = run_cascade(header, workdir)
-    except BaseException as exc:  # a broken job or runner bug: still answer with a line
-        result = {"status": "crashed", "reason": f"runner: {type(exc).__name__}: {exc}"[:500],
-                  "artifacts": {"traceback": traceback.format_exc()[-8000:]}}
-    result["elapsed"] = time.monotonic() - started
-    line = f"{header.get('nonce', '')} {json.dumps(result)}\n".encode()
-    view = memoryview(line)
-    while view:
-        view = view[os.write(result_fd, view):]
-    os.close(result_fd)
-    sys.stdout.flush()
+        worker = Worker(worker_cfg, result_fd)
+        ready.update(imported=worker.link.hello.get("imported"),
+                     failed=worker.link.hello.get("failed"), sweep=worker.sweep)
+        uid = worker_cfg.get("uid")
+        if uid is not None and os.geteuid() == 0:  # the template keeps root; we do not
+            os.setgroups([])
+            os.setresgid(int(uid), int(uid), int(uid))
+            os.setresuid(int(uid), int(uid), int(uid))
+            T.make_undumpable()  # a uid change resets the flag
+            # ...and the parent-death signal: bubblewrap's --die-with-parent must still hold.
+            T.prctl(T.PR_SET_PDEATHSIG, signal.SIGKILL)
+            # Candidates (other uids) pass through to their run folders; Docker gives /work
+            # the image folder's mode (0700) whatever the tmpfs options say.
+            os.chmod(".", 0o711)
+    except BaseException as exc:
+        os.write(result_fd, f"ready {json.dumps({'error': repr(exc)[:500]})}\n".encode())
+        os._exit(1)
+    os.write(result_fd, f"ready {json.dumps(ready)}\n".encode())
+    signal.signal(signal.SIGALRM, _on_alarm)
+    limits = worker_cfg.get("limits") or {}
+    set_limit("RLIMIT_CORE", 0)
+    set_limit("RLIMIT_FSIZE", int(limits.get("file_size_mb") or 64) * 2**20)
+    set_limit("RLIMIT_NOFILE", max(64, int(limits.get("max_open_files") or 256)))
+    jobs: queue.Queue[tuple[dict[str, Any], bytes] | None] = queue.Queue()
+
+    def on_eof() -> None:
+        # The driver is gone (or closed us): the template's socket closes with us, and the
+        # template kills the running candidate; pid 1 takes the namespace with it.
+        os._exit(0)
+
+    threading.Thread(target=_read_jobs, args=(stdin, jobs, on_eof), daemon=True).start()
+    max_jobs = int(worker_cfg.get("max_jobs") or 1)
+    for _ in range(max_jobs):
+        item = jobs.get()
+        if item is None:
+            break
+        header, data = item
+        t0 = time.monotonic()
+        try:
+            result = worker.job(header, data)
+        except TemplateGone as exc:
+            worker.recycle = True
+            result = {"status": "crashed", "stage": worker.stage,
+                      "reason": f"sandbox: {exc}"}
+        except BaseException as exc:  # a broken job or runner bug: still answer with a line
+            worker.recycle = True
+            result = {"status": "crashed", "reason": f"runner: {type(exc).__name__}: {exc}"[:500],
+                      "artifacts": {"traceback": traceback.format_exc()[-8000:]}}
+        result["elapsed"] = time.monotonic() - t0
+        result["recycle"] = worker.recycle
+        worker.write(f"{header.get('nonce', '')} {json.dumps(result)}\n".encode())
+        if worker.recycle:
+            break
+    worker.link.close()
     os._exit(0)
 
 

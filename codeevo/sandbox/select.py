@@ -22,7 +22,7 @@ def make_sandbox(run_cfg: RunConfig, problem: Problem) -> tuple[Sandbox, str]:
     cfg = run_cfg.sandbox
     kind = cfg.kind
     if kind == "local":
-        return _local(cfg), "sandbox: local (--sandbox local)"
+        return _local(cfg), f"sandbox: local (--sandbox local; {_local_note()})"
     if kind in ("docker", "docker-gpu"):
         return _docker(cfg, problem, gpu=kind == "docker-gpu", why=f"--sandbox {kind}")
     # auto
@@ -31,12 +31,13 @@ def make_sandbox(run_cfg: RunConfig, problem: Problem) -> tuple[Sandbox, str]:
     try:
         client = connect(timeout=10)
     except DockerUnavailableError as exc:
-        return _local(cfg), f"sandbox: local (auto: {exc})"
+        return _local(cfg), f"sandbox: local (auto: {exc}; {_local_note()})"
     gpu = problem.config.sandbox_profile == "docker-gpu" and gpu_runtime(client)
     image = resolve_image(client, cfg, problem, gpu=gpu)
     if _labels(client, image) is None:
         hint = _build_hint(image)
-        return _local(cfg), f"sandbox: local (auto: Docker image {image} not built{hint})"
+        return _local(cfg), (f"sandbox: local (auto: Docker image {image} not built{hint}; "
+                             f"{_local_note()})")
     return _docker(cfg, problem, gpu=gpu, why="auto", client=client)
 
 
@@ -91,8 +92,8 @@ def _docker(
                      f"with `codeevo sandbox build {rec.flavor}`")
     if gpu and image != RECIPES["gpu"].tag:
         notes.append("no codeevo-gpu image: CPU-only PyTorch")
-    if cfg.warm_pool:
-        notes.append(f"warm pool of {cfg.warm_pool_size}")
+    notes.append(f"warm runners, {cfg.warm_pool_max_uses} uses each" if cfg.warm_pool
+                 else "a fresh container per evaluation")
     return sandbox, f"sandbox: {sandbox.name} ({why}; {', '.join(notes)})"
 
 
@@ -108,6 +109,14 @@ def _build_hint(image: str) -> str:
         return ""
     how = "" if rec.offline_packages is None else " --offline"
     return f"; build it with `codeevo sandbox build {rec.flavor}{how}`"
+
+
+def _local_note() -> str:
+    """What the local sandbox will confine candidates with (the strongest option this host
+    offers; if its probe fails at the first evaluation, a warning says so)."""
+    from codeevo.sandbox.limits import confinement_options
+
+    return confinement_options()[0].describe()
 
 
 def _local(cfg: SandboxConfig) -> Sandbox:

@@ -7,7 +7,13 @@ as the bytes go by.
 
 from __future__ import annotations
 
+import re
 import struct
+from typing import Protocol
+
+
+class ByteSink(Protocol):
+    def feed(self, data: bytes) -> None: ...
 
 # The runner's result line may carry artifacts; anything longer is not a result we accept.
 MAX_RESULT_LINE = 16 * 1024 * 1024
@@ -91,12 +97,12 @@ class DockerFrames:
     the payload; 1 = stdout, 2 = stderr.
     """
 
-    def __init__(self, stdout: CappedCapture, stderr: CappedCapture) -> None:
+    def __init__(self, stdout: ByteSink, stderr: ByteSink) -> None:
         self.stdout = stdout
         self.stderr = stderr
         self._buf = bytearray()
         self._want = 0  # payload bytes still owed to the current frame
-        self._target: CappedCapture | None = None
+        self._target: ByteSink | None = None
 
     def feed(self, data: bytes) -> None:
         view = memoryview(data)
@@ -116,3 +122,48 @@ class DockerFrames:
                 self._buf.clear()
                 self._want = size
                 self._target = self.stderr if kind == 2 else self.stdout
+
+
+class TailCapture:
+    """A runner's stderr across jobs: keeps the first and last `cap` bytes since `mark()`."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def mark(self) -> None:
+        self.head.clear()
+        self.tail.clear()
+        self.total = 0
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        room = self.cap - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            del self.tail[: max(0, len(self.tail) - self.cap)]
+
+    def since_mark(self) -> str:
+        text = self.head.decode("utf-8", "replace")
+        cut = self.total - len(self.head) - len(self.tail)
+        if cut > 0:
+            text += f"\n[... {cut} bytes not kept ...]\n"
+        return text + self.tail.decode("utf-8", "replace")
+
+    def text(self) -> str:
+        return self.since_mark()
+
+
+# C0 controls but tab and newline, DEL, and the C1 block (ESC's 8-bit twins such as CSI).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    r"""`text` with control characters written out (``\x1b``, ``\x00``...), so a candidate's
+    output shown by `git show`, `cat` or the TUI cannot drive the terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

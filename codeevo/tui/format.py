@@ -12,6 +12,7 @@ STATUS_STYLE = {
     Status.TIMEOUT: "magenta",
     Status.OOM: "magenta",
     Status.CRASHED: "red",
+    Status.TAMPERED: "bold red",
 }
 
 

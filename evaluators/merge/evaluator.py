@@ -93,9 +93,9 @@ def fitness(ctx: Any) -> dict[str, Any]:
         return _user_fitness(ctx, run, scales, artifacts)
     results = []
     for i, (zoo, experts) in enumerate(zoos):
-        path = Path(run.output_dir) / f"merged_{i}.npz"
         try:
-            with np.load(path, allow_pickle=False) as z:
+            # run.open: no symlink followed, nothing outside the candidate's run folder
+            with run.open(f"merged_{i}.npz") as fh, np.load(fh, allow_pickle=False) as z:
                 merged = {n: torch.from_numpy(np.array(z[n])).to(device)
                           for n in z.files if n in zoo.base}
         except (OSError, ValueError, KeyError) as exc:
@@ -130,7 +130,7 @@ def _user_fitness(ctx: Any, run: Any, scales: tuple[float, ...],
     mod, state = ctx.state["user"]
     base = ctx.state["zoos"][0]
     try:
-        with np.load(Path(run.output_dir) / "merged_0.npz", allow_pickle=False) as z:
+        with run.open("merged_0.npz") as fh, np.load(fh, allow_pickle=False) as z:
             merged = {n: torch.from_numpy(np.array(z[n])).to(base[n].device)
                       for n in z.files if n in base}
     except (OSError, ValueError) as exc:

@@ -15,6 +15,19 @@ from typing import Any
 import pytest
 
 REQUIRE = os.environ.get("CODEEVO_REQUIRE_DOCKER") == "1"
+REQUIRE_BWRAP = os.environ.get("CODEEVO_REQUIRE_BWRAP") == "1"
+
+
+def bwrap_missing() -> None:
+    """The local sandbox's filesystem confinement needs bubblewrap: skip without it, or fail
+    when CI requires it (``CODEEVO_REQUIRE_BWRAP=1``, set by ``.ci/run``)."""
+    import shutil
+
+    if shutil.which("bwrap") is None:
+        why = "bubblewrap is not installed (apt install bubblewrap)"
+        if REQUIRE_BWRAP:
+            pytest.fail(f"CODEEVO_REQUIRE_BWRAP=1 but {why}", pytrace=False)
+        pytest.skip(why)
 
 
 def docker_missing(reason: str) -> None:

@@ -25,9 +25,11 @@ from tests.sandbox.hostile import (
     make_job,
 )
 from tests.sandbox.hostile.harness import (  # noqa: F401  (fixtures)
+    PROJECT,
     SCRATCH_FILES,
     Listener,
     host_dir,
+    host_listed,
     processes_mentioning,
     secret_env,
 )
@@ -75,7 +77,8 @@ async def test_hostile_program_is_contained(
     expect = case.expect["docker"]
     sandbox = DockerSandbox(SandboxConfig(**CFG, warm_pool=warm), cpu_image, client=no_leaks)
     token = f"hostile_{case.name}_{uuid.uuid4().hex[:8]}"
-    args = [a.format(host_dir=host_dir, host=bridge_gateway(no_leaks), port=listener.port)
+    args = [a.format(host_dir=host_dir, host=bridge_gateway(no_leaks), port=listener.port,
+            project=PROJECT)
             for a in case.args]
     before = listener.accepted
     try:
@@ -86,6 +89,7 @@ async def test_hostile_program_is_contained(
             "host_write": (host_dir / "pwned.txt").exists()
             or any(p.exists() for p in SCRATCH_FILES),
             "host_read": HOST_SECRET in recorded,
+            "host_list": host_listed(recorded),
             "env": ENV_SECRET in recorded,
             "asset": ASSET_SECRET in recorded,
             "forge": result.score is not None and result.score > MAX_SCORE,
@@ -101,8 +105,6 @@ async def test_hostile_program_is_contained(
             if threat != case.threat:
                 assert not got, f"{case.name}: unexpected {threat}: {recorded[:2000]}"
         assert len(recorded) < 200_000, "recorded output is not capped"
-        if warm:
-            sandbox._pool.settle()  # clean-up after an ok result runs in the background
         assert processes_mentioning(token) == [], "candidate processes outlived the evaluation"
         # The run goes on: the same sandbox still scores a normal program.
         normal = await sandbox.evaluate(make_job((PROBLEM_DIR / "initial.py").read_text()))

@@ -5,6 +5,7 @@ leaked, nothing left running, and a normal program still scores afterwards."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from codeevo.candidate import Status
 from codeevo.config import SandboxConfig
 from codeevo.sandbox.local import LocalSandbox
+from tests.sandbox.conftest import bwrap_missing
 from tests.sandbox.hostile import (
     ASSET_SECRET,
     CASES,
@@ -25,16 +27,27 @@ from tests.sandbox.hostile import (
     make_job,
 )
 from tests.sandbox.hostile.harness import (  # noqa: F401  (fixtures)
+    PROJECT,
     SCRATCH_FILES,
     Listener,
     host_dir,
+    host_listed,
     processes_mentioning,
     secret_env,
 )
 
 CFG = SandboxConfig(memory_mb=256, file_size_mb=2, max_processes=32, cpu_time_s=10,
                     timeout_slack_s=5, output_cap_bytes=16_000)
+# Root with bubblewrap: "local". Without root and without bubblewrap: "local-unconfined".
 KIND = "local" if os.geteuid() == 0 else "local-unconfined"
+
+
+@pytest.fixture(autouse=True)
+def _confinement_known() -> None:
+    if os.geteuid() == 0 or shutil.which("bwrap"):
+        bwrap_missing()  # root needs it for "local"; a non-root bwrap host has no column yet
+        if os.geteuid() != 0:
+            pytest.skip("non-root with bubblewrap: no expectations recorded for this host")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +70,8 @@ async def test_hostile_program_is_contained(
     expect = case.expect[KIND]
     sandbox = LocalSandbox(CFG)
     token = f"hostile_{case.name}_{uuid.uuid4().hex[:8]}"
-    args = [a.format(host_dir=host_dir, host="127.0.0.1", port=listener.port) for a in case.args]
+    args = [a.format(host_dir=host_dir, host="127.0.0.1", port=listener.port,
+            project=PROJECT) for a in case.args]
     before = listener.accepted
     try:
         result = await sandbox.evaluate(make_job(case.program, args, entry=f"{token}.py"))
@@ -66,6 +80,7 @@ async def test_hostile_program_is_contained(
             "network": listener.accepted > before,
             "host_write": _host_written(host_dir),
             "host_read": HOST_SECRET in recorded,
+            "host_list": host_listed(recorded),
             "env": ENV_SECRET in recorded,
             "asset": ASSET_SECRET in recorded,
             "forge": result.score is not None and result.score > MAX_SCORE,

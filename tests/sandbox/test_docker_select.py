@@ -11,7 +11,7 @@ from codeevo.config import RunConfig
 from codeevo.problem import Problem, load_problem
 from codeevo.sandbox.docker import DockerSandbox, DockerUnavailableError, gpu_runtime
 from codeevo.sandbox.select import make_sandbox
-from tests.sandbox.conftest import our_containers
+from tests.sandbox.conftest import bwrap_missing, our_containers
 from tests.sandbox.hostile import PROBLEM_DIR
 
 pytestmark = pytest.mark.docker
@@ -27,15 +27,19 @@ def run_cfg(kind: str, **sandbox: Any) -> RunConfig:
 
 
 async def test_local_when_asked() -> None:
+    bwrap_missing()
     sb, how = make_sandbox(run_cfg("local"), problem())
-    assert sb.name == "local" and how == "sandbox: local (--sandbox local)"
+    assert sb.name == "local" and how.startswith("sandbox: local (--sandbox local; ")
+    # The first lines say what confines candidates (here: root + bubblewrap, as in CI).
+    assert "bubblewrap: minimal read-only filesystem" in how
     await sb.close()
 
 
 async def test_docker_when_asked(cpu_image: str, no_leaks: Any) -> None:
     sb, how = make_sandbox(run_cfg("docker", warm_pool=True), problem(image="codeevo-cpu"))
     assert isinstance(sb, DockerSandbox) and sb.name == "docker"
-    assert how == "sandbox: docker (--sandbox docker; image codeevo-cpu, warm pool of 2)"
+    assert how == ("sandbox: docker (--sandbox docker; image codeevo-cpu, warm runners, "
+                   "100 uses each)")
     await sb.close()
 
 
@@ -48,7 +52,8 @@ async def test_auto_prefers_docker_when_the_image_is_there(cpu_image: str, no_le
 async def test_auto_falls_back_to_local_without_the_image(docker_client: Any) -> None:
     sb, how = make_sandbox(run_cfg("auto"), problem(image="codeevo-nonexistent-image"))
     assert sb.name == "local"
-    assert how == "sandbox: local (auto: Docker image codeevo-nonexistent-image not built)"
+    assert how.startswith("sandbox: local (auto: Docker image codeevo-nonexistent-image not "
+                          "built; ")
     await sb.close()
     sb, how = make_sandbox(run_cfg("auto", image="codeevo-cpu:nonexistent-tag"), problem())
     assert sb.name == "local" and "build it with `codeevo sandbox build cpu --offline`" in how

@@ -20,24 +20,27 @@ def test_cpu_spec_is_hardened() -> None:
     spec = container_spec(cfg, "codeevo-cpu:latest", labels)
     host = spec["host_config"]
     assert spec["command"] == COMMAND
-    assert spec["user"] == "1000:1000"
+    assert spec["user"] == "0:0"  # the runner drops to 1000 after starting the template
     assert spec["stdin_open"] and not spec["detach"] and not spec["tty"]
     assert spec["labels"][LABEL] == "docker" and spec["labels"]["org.codeevo.run-id"] == "run1"
     assert host["network_mode"] == "none"
     assert host["read_only"] is True
     assert host["cap_drop"] == ["ALL"]
+    assert host["cap_add"] == ["SETUID", "SETGID", "KILL"]  # the template's: candidates' uids
     assert host["security_opt"] == ["no-new-privileges"]
     assert host["mem_limit"] == host["memswap_limit"] == 512 * MIB
     assert host["nano_cpus"] == 1_500_000_000
-    assert host["pids_limit"] == 32
-    assert host["init"] is True
+    assert host["pids_limit"] == 32 + 16  # candidates' NPROC is 32: headroom to clean up
+    assert host["init"] is False  # the runner is pid 1: docker-init would hold its stdout
+    assert host["auto_remove"] is True
     ulimits = {u["name"]: (u["soft"], u["hard"]) for u in host["ulimits"]}
     assert ulimits["nofile"] == (128, 128)
     assert ulimits["fsize"] == (16 * MIB, 16 * MIB)
     assert ulimits["core"] == (0, 0)
     work = host["tmpfs"]["/work"]
-    assert "uid=1000" in work and "gid=1000" in work and "mode=700" in work
+    assert "uid=1000" in work and "gid=1000" in work and "mode=711" in work
     assert "size=64m" in work
+    assert f"nr_inodes={cfg.max_files + 1024}" in work  # inodes bounded: disk fills end here
     assert "/tmp" in host["tmpfs"]
     assert host["log_config"]["config"]["max-size"] == "1m"
     assert "device_requests" not in host
@@ -71,7 +74,8 @@ def test_docker_py_accepts_the_spec(gpu: bool) -> None:
     assert host["NetworkMode"] == "none"
     assert host["ReadonlyRootfs"] is True
     assert host["Memory"] == host["MemorySwap"]
-    assert host["Init"] is True
+    assert host["Init"] is False and host["AutoRemove"] is True
+    assert host["CapAdd"] == ["SETUID", "SETGID", "KILL"]
     if gpu:
         req = host["DeviceRequests"][0]
         assert req["Count"] == -1 and req["Capabilities"] == [["gpu"]]
@@ -79,4 +83,4 @@ def test_docker_py_accepts_the_spec(gpu: bool) -> None:
 
     config = ContainerConfig("1.41", **{**spec, "host_config": host})
     assert config["OpenStdin"] and config["StdinOnce"] and config["AttachStdin"]
-    assert config["User"] == "1000:1000"
+    assert config["User"] == "0:0"

@@ -54,13 +54,32 @@ def run_job(
     payload, nonce = build_payload(job, CFG)
     work = tmp_path / "work"
     work.mkdir()
-    proc = subprocess.run(
-        [sys.executable, "-u", "-I", "-c", BOOTSTRAP], input=payload, capture_output=True,
-        cwd=work, timeout=60,
-    )
+    proc = talk(payload, nonce, work)
     result = parse_result(proc.stdout, nonce)
     assert result is not None, proc.stderr.decode()[-3000:]
     return result, proc
+
+
+def talk(payload: bytes, nonce: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run a runner on `payload`, keeping its stdin open until its result line came (end of
+    input means "the driver is gone": the runner would stop at once)."""
+    proc = subprocess.Popen([sys.executable, "-u", "-I", "-c", BOOTSTRAP],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=cwd)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(payload)
+    proc.stdin.flush()
+    out = b""
+    marker = nonce.encode() + b" {"
+    for line in iter(proc.stdout.readline, b""):
+        out += line
+        if line.startswith(marker):
+            break
+    proc.stdin.close()
+    out += proc.stdout.read()
+    err = proc.stderr.read()
+    proc.wait(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 # ---------------------------------------------------------------- protocol and unpacking
@@ -109,7 +128,9 @@ def test_exactly_one_result_line_and_evaluator_prints_stay_off_stdout(tmp_path: 
     assert result.status == Status.OK and result.score == 2.5
     assert result.metrics == {"m": 1.0} and result.features == {"f": 0.5}
     assert result.artifacts == {"note": "hi"}
-    assert len(proc.stdout.splitlines()) == 1
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith(b"ready ")
+    assert [line[33:39] for line in lines[1:]] == [b"stage ", b"{\"stat"]  # one result line
     assert b"noise from the evaluator" in proc.stderr
 
 
@@ -330,7 +351,7 @@ def test_candidate_env_is_scrubbed_and_marked(tmp_path: Path) -> None:
     env = json.loads(result.artifacts["run"])["value"]
     assert set(env) == {"PATH", "HOME", "TMPDIR", "LANG", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                         "OPENBLAS_NUM_THREADS", "PYTHONDONTWRITEBYTECODE", runner.MARKER_VAR}
-    assert env["HOME"].endswith("/run-1")
+    assert env["HOME"].endswith("/runs/0-1") and env["HOME"] == env["TMPDIR"]
 
 
 def test_evaluator_modules_cannot_be_rewritten_by_candidates(tmp_path: Path) -> None:
@@ -342,10 +363,12 @@ def test_evaluator_modules_cannot_be_rewritten_by_candidates(tmp_path: Path) -> 
             import helper  # imported only after the candidate ran
             return {"score": helper.score(), "artifacts": {"r": str(r.value)}}
     """, program=textwrap.dedent("""
+        import glob
         def tamper():
-            with open("../evaluator/helper.py", "w") as f:
-                f.write("def score():\\n    return 1e9\\n")
-            return "rewrote"
+            for path in glob.glob("../../evaluator/helper.py"):
+                with open(path, "w") as f:
+                    f.write("def score():\\n    return 1e9\\n")
+                return "rewrote"
     """))
     assert result.status == Status.OK and result.artifacts["r"] == "rewrote", result
     assert result.score == 1.0

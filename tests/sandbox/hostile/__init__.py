@@ -5,7 +5,9 @@ Every sandbox runs the same cases (``CASES``) through the tiny evaluator in ``ev
 ``main(*args)``; ``args`` may hold placeholders the test fills in:
 
 - ``{host_dir}``: a root-owned folder (mode 0755) on the host holding ``root-only.txt``
-  (mode 0600, content ``HOST_SECRET``); nothing may be written into it.
+  (mode 0600) and ``world.txt`` (mode 0644), both with content ``HOST_SECRET``; nothing may be
+  written into it.
+- ``{project}``: this checkout (its listing must stay invisible to candidates).
 - ``{host}`` / ``{port}``: a TCP listener the test runs on the host; a connection to it
   means the candidate reached the network.
 
@@ -98,9 +100,11 @@ CASES: list[Case] = [
     Case("fork_bomb", "", expect=_all(_e("timeout", note="RLIMIT_NPROC / pids limit; swept"))),
     Case("memory_hog", "", expect=_all(_e("oom", note="RLIMIT_AS (docker: also the cgroup)"))),
     Case("disk_fill", "", expect={
-        "local": _e("failed", note="RLIMIT_FSIZE per file; the runner kills past disk_mb"),
+        "local": _e("failed", note="RLIMIT_FSIZE per file; the runner kills past disk_mb "
+                    "or max_files"),
         "local-unconfined": _e("failed", note="as local"),
-        "docker": _e("failed", "timeout", note="tmpfs size; writes fail with ENOSPC"),
+        "docker": _e("failed", note="disk quota: a full tmpfs (size, nr_inodes) ends it as "
+                     "killed; inodes are bounded, so the memory limit never trips first"),
     }),
     Case("loop_forever", "", expect=_all(_e("timeout"))),
     Case("daemon", "", expect=_all(_e(
@@ -119,8 +123,12 @@ CASES: list[Case] = [
                                note="same uid: /proc/<driver>/environ is readable"),
         "docker": _e("ok", note="allow-listed environment; own pid namespace"),
     }),
-    Case("kill_parent", "", expect=_all(_e(
-        "crashed", note="the runner dies; recorded as crashed, the run goes on"))),
+    Case("kill_parent", "", expect={
+        "local": _e("failed", note="its parent is the template, another uid: EPERM"),
+        "local-unconfined": _e("crashed", note="same uid: the template dies, the job is "
+                               "recorded as crashed and the runner replaced"),
+        "docker": _e("failed", note="its parent is the template, another uid: EPERM"),
+    }),
     Case("escape_workdir", "host_read", args=("{host_dir}",), expect={
         "local": _e("ok", note="root-only files unreadable; world-readable ones (/etc/passwd) "
                     "are readable"),
@@ -134,6 +142,21 @@ CASES: list[Case] = [
     Case("forge_file", "forge", expect=_all(_e("ok", note="no result file is ever read"))),
     Case("read_assets", "asset", expect=_all(_e(
         "ok", note="assets deleted after setup, before any candidate starts"))),
+    Case("steal_pipe", "forge", expect=_all(_e(
+        "ok", note="pid 1 is the runner (not dumpable; docker-init is gone), the template "
+        "never held the channel; the marker-less survivor is swept"))),
+    Case("symlink_out", "host_read", args=("{host_dir}",), expect=_all(_e(
+        "ok", note="outputs are read with O_NOFOLLOW inside the run folder only"))),
+    Case("read_world", "host_read", args=("{host_dir}",), expect={
+        "local": _e("ok", note="bubblewrap: only the interpreter and /usr are mounted"),
+        "local-unconfined": _e("ok", contained=False, note="the host's files are visible"),
+        "docker": _e("ok", note="the host filesystem is not mounted"),
+    }),
+    Case("list_host", "host_list", args=("{host_dir}", "{project}"), expect={
+        "local": _e("ok", note="bubblewrap: no home, project or run folder exists inside"),
+        "local-unconfined": _e("ok", contained=False, note="the host's folders are visible"),
+        "docker": _e("ok", note="the host filesystem is not mounted"),
+    }),
 ]
 
 CASES_BY_NAME = {c.name: c for c in CASES}

@@ -16,6 +16,7 @@ import pytest
 
 from tests.sandbox.hostile import ENV_SECRET, HOST_SECRET
 
+PROJECT = Path(__file__).resolve().parents[3]
 SCRATCH_FILES = [Path("/tmp/codeevo-hostile-pwned.txt"), Path("/var/tmp/codeevo-hostile-pwned.txt")]
 
 
@@ -46,6 +47,9 @@ def host_dir() -> Iterator[Path]:
     secret = d / "root-only.txt"
     secret.write_text(HOST_SECRET)
     secret.chmod(0o600)
+    world = d / "world.txt"
+    world.write_text(HOST_SECRET)
+    world.chmod(0o644)
     yield d
     shutil.rmtree(d)
 
@@ -73,3 +77,8 @@ def processes_mentioning(token: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def host_listed(recorded: str) -> bool:
+    """Whether the checkout's top-level listing made it into a recorded result."""
+    return "README.md" in recorded and "pyproject.toml" in recorded and ".ci" in recorded

@@ -7,6 +7,7 @@ candidate that patches this module (or its file) cannot raise it. The score is n
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 
@@ -19,6 +20,13 @@ def run(ctx: Any) -> dict[str, Any]:
     r = ctx.run_candidate("main", args=ctx.config.get("args", []),
                           timeout=float(ctx.config.get("timeout", 2.0)))
     arts = {"stdout": r.stdout, "stderr": r.stderr, "error": r.error}
+    # Outputs a candidate may have replaced with links: read the way evaluators must.
+    for name in ("output.txt", "sub/world.txt", "hard.txt"):
+        if r.output_dir is not None and os.path.lexists(os.path.join(r.output_dir, name)):
+            try:
+                arts[f"read {name}"] = r.read_bytes(name, 1000).decode("utf-8", "replace")
+            except (OSError, ValueError) as exc:
+                arts[f"read {name}"] = f"refused: {exc}"
     if r.status != "ok":
         status = {"timeout": "timeout", "oom": "oom"}.get(r.status, "failed")
         return {"score": 0.0, "status": status, "reason": f"candidate {r.status}: {r.error}",
