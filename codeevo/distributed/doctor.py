@@ -27,6 +27,12 @@ def _probe() -> dict[str, Any]:
     info: dict[str, Any] = {"codeevo": version, "python": platform.python_version(),
                             "ray": ray.__version__, "host": socket.gethostname()}
     try:
+        from codeevo.sandbox.limits import confinement_options
+
+        info["local"] = confinement_options()[0].describe()
+    except Exception as exc:  # noqa: BLE001 - reported as what the node lacks
+        info["local"] = f"unknown ({str(exc).splitlines()[0][:120]})"
+    try:
         from codeevo.sandbox.docker import connect as docker
         from codeevo.sandbox.docker import gpu_runtime, image_labels
         from codeevo.sandbox.images import RECIPES, VERSION_LABEL
@@ -96,7 +102,8 @@ def _report(address: str | None) -> int:
 def _line(node: NodeInfo, info: dict[str, Any]) -> str:
     parts = [node.describe(), f"host {info['host']}", f"codeevo {info['codeevo']}"
              + ("" if info["codeevo"] == __version__ else f" (driver {__version__})"),
-             f"Python {info['python']}", f"Ray {info['ray']}", str(info["docker"])]
+             f"Python {info['python']}", f"Ray {info['ray']}",
+             f"local sandbox: {info.get('local', '?')}", str(info["docker"])]
     images = info.get("images")
     if images:
         parts.append("images " + ", ".join(f"{k.split(':')[0]} {v}" for k, v in images.items()))

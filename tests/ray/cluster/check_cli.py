@@ -32,7 +32,7 @@ def test_doctor_lists_every_node(cluster: LocalCluster) -> None:
     nodes = [ln for ln in lines if ln.startswith("node ")]
     assert len(nodes) == 3 and all(" ok " in ln and "codeevo " in ln for ln in nodes)
     assert sum("(2 CPU, 1 GPU)" in ln for ln in nodes) == 1
-    assert all("Docker" in ln for ln in nodes)  # each node says what Docker it has
+    assert all("Docker" in ln and "local sandbox: " in ln for ln in nodes)  # what it has
 
 
 def test_run_on_the_cluster_and_progress_shows_nodes(
