@@ -289,6 +289,11 @@ class ExecutorConfig(_Model):
         description="GPUs a job asks of Ray (default: 1 / sandbox.gpu_concurrency for "
         "docker-gpu, else 0)",
     )
+    prefetch_per_node: int = Field(
+        default=1, ge=0,
+        description="jobs sent to a node beyond its slots, waiting there, so a freed slot "
+        "starts the next job without a round trip to the driver",
+    )
     max_retries: int = Field(
         default=3, ge=0, description="times a job whose node died is re-issued on another node"
     )

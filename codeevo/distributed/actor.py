@@ -19,9 +19,10 @@ from codeevo.sandbox.base import SandboxJob
 class NodeEvaluator:
     """Forwards jobs to this node's sandbox host."""
 
-    def __init__(self, config: dict[str, Any], problem: Any) -> None:
+    def __init__(self, config: dict[str, Any], problem: Any, slots: int) -> None:
         self._config = config
         self._problem = problem
+        self._slots = slots
         self._link = HostLink()
 
     async def ready(self) -> dict[str, Any]:
@@ -29,7 +30,7 @@ class NodeEvaluator:
         naming what the node lacks)."""
         if self._link.hello is None:
             gpus = [str(g) for g in ray.get_gpu_ids()]
-            await self._link.start(self._config, self._problem, gpus)
+            await self._link.start(self._config, self._problem, gpus, self._slots)
         assert self._link.hello is not None
         return {**self._link.hello, "node_id": ray.get_runtime_context().get_node_id()}
 

@@ -58,6 +58,7 @@ class NodeState:
         label: address/short node id, as events name it.
         state: starting | ready | gone.
         slots, busy: its evaluation slots and those in use.
+        sent: jobs on it now (busy plus those waiting there, up to its prefetch).
         sandbox: the line its host printed about its sandbox.
         keeper, host: pids (on that node) of its sandbox host and the keeper guarding it.
     """
@@ -67,6 +68,7 @@ class NodeState:
     state: str
     slots: int
     busy: int
+    sent: int
     sandbox: str
     keeper: int | None
     host: int | None
@@ -78,7 +80,7 @@ class _Node:
     slots: int
     actor: Any
     state: str = "starting"  # starting | ready | gone
-    busy: int = 0
+    sent: int = 0  # jobs on the node: running, or waiting there for a slot (prefetch)
     faults: int = 0  # sandbox faults in a row
     hello: dict[str, Any] = field(default_factory=dict)
     ready_task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -86,6 +88,10 @@ class _Node:
     @property
     def label(self) -> str:
         return self.info.label
+
+    @property
+    def busy(self) -> int:
+        return min(self.sent, self.slots)
 
 
 class RayExecutor:
@@ -194,7 +200,7 @@ class RayExecutor:
             return value if isinstance(value, int) else None
 
         return [
-            NodeState(n.label, n.info.node_id, n.state, n.slots, n.busy,
+            NodeState(n.label, n.info.node_id, n.state, n.slots, n.busy, n.sent,
                       str(n.hello.get("sandbox", "")), pid("keeper", n), pid("pid", n))
             for n in sorted(self._nodes.values(), key=lambda n: n.label)
         ]
@@ -228,8 +234,8 @@ class RayExecutor:
             num_cpus=slots * self.demand.cpus,
             num_gpus=slots * self.demand.gpus,
             scheduling_strategy=NodeAffinitySchedulingStrategy(info.node_id, soft=False),
-            max_concurrency=slots + 4,
-        ).remote(self._node_config(slots), self.problem)
+            max_concurrency=slots + self.config.executor.prefetch_per_node + 4,
+        ).remote(self._node_config(slots), self.problem, slots)
         node = _Node(info, slots, actor)
         node.ready_task = asyncio.create_task(self._await_ready(node))
         return node
@@ -328,7 +334,9 @@ class RayExecutor:
             try:
                 reply = await asyncio.wait_for(_wait(ref), deadline)
                 node.faults = 0
-                return Evaluation(EvalResult.model_validate(reply), node.label, attempts, queued)
+                queued += float(reply.get("queued", 0.0))  # waiting on the node for a slot
+                return Evaluation(EvalResult.model_validate(reply["result"]), node.label,
+                                  attempts, queued)
             except TimeoutError:
                 why = f"no answer within {deadline:g} s"
             except ray.exceptions.RayError as exc:
@@ -340,7 +348,7 @@ class RayExecutor:
                     ray.cancel(ref)
                 raise
             finally:
-                node.busy -= 1
+                node.sent -= 1
                 self._wake()
             # A sandbox that raised on one job keeps its node unless it does so repeatedly
             # (one poison job must not take every node down); anything else loses the node.
@@ -355,19 +363,20 @@ class RayExecutor:
             self._event("reissued", node=node.label, attempt=attempts, reason=why)
 
     async def _acquire(self, avoid: set[str]) -> _Node | None:
-        """A ready node with a free slot (the least busy, and not one in `avoid` while
-        another node is ready), waiting for one; None once no node at all could take the job
-        for ``executor.node_wait_s``."""
+        """A ready node with room (a free slot first, then room to wait there: its prefetch;
+        the least loaded, and not one in `avoid` while another node is ready), waiting for one;
+        None once no node at all could take the job for ``executor.node_wait_s``."""
         wait = self.config.executor.node_wait_s
+        room = self.config.executor.prefetch_per_node
         empty_since: float | None = None
         while True:
             ready = [n for n in self._nodes.values() if n.state == "ready"]
             if any(n.label not in avoid for n in ready):
                 ready = [n for n in ready if n.label not in avoid]
-            free = [n for n in ready if n.busy < n.slots]
+            free = [n for n in ready if n.sent < n.slots + room]
             if free:
-                node = max(free, key=lambda n: (n.slots - n.busy, n.label))
-                node.busy += 1
+                node = max(free, key=lambda n: (n.slots - n.sent, n.label))
+                node.sent += 1
                 return node
             timeout: float | None = None
             if not ready and not any(n.state == "starting" for n in self._nodes.values()):

@@ -61,8 +61,8 @@ class HostLink:
         pid = (self.hello or {}).get("keeper")
         return pid if isinstance(pid, int) else None
 
-    async def start(self, config: dict[str, Any], problem: Any,
-                    gpu_ids: list[str]) -> dict[str, Any]:
+    async def start(self, config: dict[str, Any], problem: Any, gpu_ids: list[str],
+                    slots: int = 1) -> dict[str, Any]:
         """Start the keeper and host and the node's sandbox; the host's hello (its sandbox
         line, pids, version). Raises NodeSetupError when the sandbox cannot be made."""
         job_r, job_w = os.pipe()
@@ -84,7 +84,7 @@ class HostLink:
         await asyncio.to_thread(launcher.wait)  # the keeper detaches at once
         self._reader, self._writer = await open_pipes(res_r, job_w)
         await self._send({"op": "init", "config": config, "problem": problem,
-                          "gpu_ids": gpu_ids})
+                          "gpu_ids": gpu_ids, "slots": slots})
         hello = await read_frame(self._reader)
         if hello is None or hello.get("op") != "hello":
             why = (hello or {}).get("error") or "the sandbox host exited while starting"
@@ -101,8 +101,9 @@ class HostLink:
 
     async def evaluate(self, job: SandboxJob, key: str,
                        fetch: Callable[[], Awaitable[bytes]]) -> dict[str, Any]:
-        """Score `job` (its result as plain data); `fetch` gives the bundle's bytes, called
-        only the first time this host meets bundle `key`."""
+        """Score `job`: ``{"result": <EvalResult as plain data>, "queued": <seconds it waited
+        on the node for a slot>}``; `fetch` gives the bundle's bytes, called only the first
+        time this host meets bundle `key`."""
         if self._broken is not None:
             raise NodeHostError(self._broken)
         if key not in self._sent:
@@ -123,8 +124,7 @@ class HostLink:
         finally:
             self._pending.pop(jid, None)
         if reply.get("op") == "result":
-            result: dict[str, Any] = reply["result"]
-            return result
+            return {"result": reply["result"], "queued": float(reply.get("queued", 0.0))}
         if self._broken is not None:
             raise NodeHostError(self._broken)
         raise SandboxFault(str(reply.get("error", "the sandbox failed")))

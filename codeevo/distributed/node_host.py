@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class _Host:
         self.jobs: dict[int, asyncio.Task[None]] = {}
         self.writer: asyncio.StreamWriter | None = None
         self.lock = asyncio.Lock()
+        self.running = asyncio.Semaphore(1)
 
     async def main(self, job_fd: int, result_fd: int) -> int:
         reader, self.writer = await open_pipes(job_fd, result_fd)
@@ -56,6 +58,8 @@ class _Host:
                              "keeper": os.getppid()})
             return 1
         self.sandbox = sandbox
+        # The node's slots: jobs beyond them (the driver's prefetch) wait here for one.
+        self.running = asyncio.Semaphore(int(init.get("slots") or 1))
         await self.send({"op": "hello", "sandbox": how, "name": sandbox.name,
                          "pid": os.getpid(), "keeper": os.getppid(), "version": __version__,
                          "folder": str(self.private)})
@@ -108,13 +112,17 @@ class _Host:
             evaluator_dir, assets_dir = self.bundles[key]
             local = replace(job, evaluator_dir=evaluator_dir,
                             assets_dir=assets_dir if job.assets_dir is not None else None)
-            result = await self.sandbox.evaluate(local)
+            t0 = time.monotonic()
+            async with self.running:
+                queued = time.monotonic() - t0
+                result = await self.sandbox.evaluate(local)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a node fault, not the candidate's
             await self.send({"op": "error", "id": jid, "error": f"{type(exc).__name__}: {exc}"})
             return
-        await self.send({"op": "result", "id": jid, "result": result.model_dump(mode="json")})
+        await self.send({"op": "result", "id": jid, "result": result.model_dump(mode="json"),
+                         "queued": queued})
 
     async def send(self, frame: dict[str, Any]) -> None:
         assert self.writer is not None

@@ -64,7 +64,8 @@ def test_host_scores_jobs_unpacks_once_and_closes_clean(tmp_path: Path) -> None:
                                          for _ in range(3)))
         return list(results), hello, await link.close()
 
-    results, hello, ended = asyncio.run(main())
+    replies, hello, ended = asyncio.run(main())
+    results = [r["result"] for r in replies]
     assert [r["status"] for r in results] == ["ok"] * 3
     assert results[0]["score"] == pytest.approx(-2.0)  # X=1, Y=2: 1 * 2 - (1 - 3) ** 2
     assert len(fetches) == 1  # the bundle crosses once per host, not once per job
@@ -189,4 +190,26 @@ def test_a_job_the_sandbox_raises_on_is_a_fault_and_the_host_stays(tmp_path: Pat
         assert await link.close()
         return result
 
-    assert asyncio.run(main())["status"] == "ok"
+    assert asyncio.run(main())["result"]["status"] == "ok"
+
+
+def test_jobs_beyond_the_slots_wait_on_the_node(tmp_path: Path) -> None:
+    """The driver sends a node more jobs than its slots (prefetch): they wait on the node,
+    and say how long."""
+    problem = load_problem(make_toy(tmp_path, sleep=0.3))
+    packed = bundle.pack(problem.evaluator_dir, None)
+
+    async def fetch() -> bytes:
+        return packed.data
+
+    async def main() -> list[dict[str, Any]]:
+        link = HostLink()
+        await link.start(LOCAL, problem, [], slots=1)
+        job = replace(_job(problem), evaluator_dir=Path("evaluator"))
+        replies = await asyncio.gather(*(link.evaluate(job, packed.key, fetch)
+                                         for _ in range(3)))
+        assert await link.close()
+        return list(replies)
+
+    waits = sorted(r["queued"] for r in asyncio.run(main()))
+    assert waits[0] < 0.25 and waits[1] >= 0.3 and waits[2] >= 0.6  # one at a time
