@@ -310,8 +310,9 @@ class ExecutorConfig(_Model):
     )
     rpc_margin_s: float = Field(
         default=120.0, gt=0,
-        description="seconds past a job's own deadline (stage timeouts + slack) before its node "
-        "counts as unresponsive and the job is re-issued",
+        description="seconds past a job's own deadline (stage timeouts + slack, once more for "
+        "each job it may wait behind on its node) before its node counts as unresponsive and "
+        "the job is re-issued",
     )
 
 

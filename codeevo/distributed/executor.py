@@ -311,7 +311,9 @@ class RayExecutor:
         lite = replace(job, evaluator_dir=Path(bundle.EVALUATOR),
                        assets_dir=Path(bundle.ASSETS) if job.assets_dir is not None else None)
         ex = self.config.executor
-        deadline = job.deadline + self.config.sandbox.timeout_slack_s + ex.rpc_margin_s
+        # Its own deadline, and as many more as jobs it may wait behind on its node.
+        own = job.deadline + self.config.sandbox.timeout_slack_s
+        deadline = own * (1 + ex.prefetch_per_node) + ex.rpc_margin_s
         failures: list[str] = []
         tried: set[str] = set()
         attempts = 0

@@ -61,7 +61,7 @@ def linger():
 
 
 def make_toy(root: Path, *, sleep: float = 0.0, candidate: str | None = None,
-             canary: str | None = None, profile: str = "local") -> Path:
+             canary: str | None = None, profile: str = "local", timeout: float = 120) -> Path:
     """A problem folder (and its evaluator) under `root`; returns the problem folder."""
     problem = root / "problems" / "toy"
     problem.mkdir(parents=True)
@@ -79,7 +79,7 @@ def make_toy(root: Path, *, sleep: float = 0.0, candidate: str | None = None,
     (problem / "prompt.md").write_text("maximise\n")
     (problem / "problem.yaml").write_text(
         f"name: toy\nevaluator: {{config: {config}}}\n"
-        "stages:\n  - {name: full, function: full, timeout: 120}\n"
+        f"stages:\n  - {{name: full, function: full, timeout: {timeout}}}\n"
         f"sandbox_profile: {profile}\n"
     )
     return problem

@@ -4,6 +4,8 @@ infrastructure failures kept apart, slots that follow the cluster, nothing left 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,42 @@ def test_retries_spent_record_infra_apart_and_the_run_goes_on(
     assert not ran.of_kind("reissued")
     _recorded_once(ran)
     assert wait_gone(seen["tree"]) == set()
+
+
+def test_a_node_that_stops_answering_is_restarted_and_its_job_reissued(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    victim = cluster.add(num_cpus=2)
+    label = cluster.label(victim)
+    seen: dict[str, Any] = {}
+
+    async def during(engine: Any) -> None:
+        seen["tree"] = await when_scoring(engine, label)
+        old = next(n for n in engine.executor.nodes() if n.label == label)
+        os.kill(old.host, signal.SIGSTOP)  # the node's sandbox host hangs mid-job
+        while not any(n.label == label and n.state == "ready" and n.keeper != old.keeper
+                      for n in engine.executor.nodes()):
+            await asyncio.sleep(0.1)
+        engine.stop("a fresh evaluator started on the node", cancel=False)
+
+    # deadline: (stage 4 s + slack 1 s) + margin 2 s = 7 s, no prefetch
+    ran = run_engine(make_toy(tmp_path, sleep=1.0, timeout=4), tmp_path / "run",
+                     {"budget": {"max_evaluations": 10_000}, "sandbox": {"timeout_slack_s": 1},
+                      "executor": {"rpc_margin_s": 2, "prefetch_per_node": 0}},
+                     during=during)
+    assert ran.outcome.reason == "a fresh evaluator started on the node"
+    reissued = [e for e in ran.of_kind("reissued") if e["node"] == label]
+    # The first job to time out loses the node (its actor is killed); a job beside it on
+    # that node then ends with the actor, and is re-issued too.
+    assert reissued and reissued[0]["reason"] == "no answer within 7 s"
+    assert all(e["reason"] == "no answer within 7 s" or e["reason"].startswith("ActorDiedError")
+               for e in reissued)
+    states = [e["state"] for e in ran.of_kind("node") if e["node"] == label]
+    assert states[:3] == ["joined", "lost", "joined"]  # a fresh evaluator on the same node
+    assert not [c for c in ran.session.engine.store.candidates() if c.status.value == "infra"]
+    _recorded_once(ran)
+    assert wait_gone(seen["tree"]) == set()  # the hung host and all below it were killed
+    cluster.remove(victim)
 
 
 def test_a_node_joining_mid_run_adds_its_slots(cluster: LocalCluster, tmp_path: Path) -> None:
