@@ -57,8 +57,30 @@ class SlotUsage:
     per_node: tuple[NodeUsage, ...] = field(default=())
 
     def fields(self) -> dict[str, Any]:
-        """A progress event's share: ``nodes``, ``slots``, ``busy``."""
-        return {"nodes": self.nodes, "slots": self.slots, "busy": self.busy}
+        """A progress event's share: ``nodes``, ``slots``, ``busy`` and, on a cluster,
+        ``per_node`` (node label → ``[busy, slots]``)."""
+        out: dict[str, Any] = {"nodes": self.nodes, "slots": self.slots, "busy": self.busy}
+        if any(n.node != "local" for n in self.per_node):
+            out["per_node"] = {n.node: [n.busy, n.slots] for n in self.per_node}
+        return out
+
+
+def per_node_usage(value: Any) -> dict[str, tuple[int, int]]:
+    """A progress event's ``per_node`` read back (label → (busy, slots)); what is malformed
+    is left out, as a view must not fail on an old or foreign event log."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, tuple[int, int]] = {}
+    for label, pair in value.items():
+        if (isinstance(pair, list | tuple) and len(pair) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) for x in pair)):
+            out[str(label)] = (int(pair[0]), int(pair[1]))
+    return out
+
+
+def occupancy_text(per_node: dict[str, tuple[int, int]]) -> str:
+    """Each node's slots in use, in label order: ``10.0.0.7/ab12cd 2/2, 10.0.0.8/ef34ab 0/2``."""
+    return ", ".join(f"{label} {busy}/{slots}" for label, (busy, slots) in sorted(per_node.items()))
 
 
 @runtime_checkable

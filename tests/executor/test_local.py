@@ -45,3 +45,12 @@ def test_slots_bound_the_sandbox_and_usage_tells(tmp_path: Path) -> None:
 def test_needs_a_slot() -> None:
     with pytest.raises(ValueError):
         LocalExecutor(LiteralSandbox(), slots=0)
+
+
+def test_usage_fields_name_nodes_only_on_a_cluster() -> None:
+    from codeevo.executor.base import NodeUsage, SlotUsage
+
+    local = SlotUsage(1, 2, 1, (NodeUsage("local", 2, 1),)).fields()
+    assert local == {"nodes": 1, "slots": 2, "busy": 1}
+    cluster = SlotUsage(2, 3, 2, (NodeUsage("a/1", 1, 1), NodeUsage("b/2", 2, 1))).fields()
+    assert cluster["per_node"] == {"a/1": [1, 1], "b/2": [1, 2]}

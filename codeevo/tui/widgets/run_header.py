@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Sparkline, Static
 
+from codeevo.executor.base import occupancy_text
 from codeevo.tui import format as fmt
 from codeevo.tui.run_state import RunState
 
@@ -55,6 +56,8 @@ class RunHeader(Horizontal):
             line2.append(f"  budget left: {left}")
         if state.stop_reason:
             line2.append(f"  stop: {state.stop_reason}", style="yellow")
+        if state.per_node:  # each node's slots in use (a wide cluster runs off the end)
+            line2.append(f"  nodes: {occupancy_text(state.per_node)}", style="dim")
         line3 = Text()
         if state.failures:
             worst = sorted(state.failures.items(), key=lambda kv: (-kv[1], kv[0]))[:5]

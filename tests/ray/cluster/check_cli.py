@@ -46,6 +46,9 @@ def test_run_on_the_cluster_and_progress_shows_nodes(
     assert "on 3 nodes" in out.stderr  # the progress line: slots b/5 on 3 nodes
     events = list(read_events(tmp_path / "run" / "events.jsonl"))
     assert {e["node"] for e in events if e["kind"] == "evaluated" and e["status"] != "rejected"}
+    per_node = [e["per_node"] for e in events if e["kind"] == "progress"]
+    assert per_node and all(len(p) == 3 and sum(s for _, s in p.values()) == 5 for p in per_node)
+    assert any(sum(b for b, _ in p.values()) > 0 for p in per_node)  # occupancy, node by node
     assert node_trees() == set()
 
 
