@@ -19,7 +19,6 @@ import contextlib
 import os
 import socket
 import threading
-import time
 import uuid
 from typing import Any
 
@@ -383,25 +382,9 @@ class DockerSandbox:
 
     def remove(self, cid: str) -> None:
         """Remove the container; returns once it is gone (or after 10 s of trying)."""
-        import docker.errors
-
         with self._lock:
             self._live.pop(cid, None)
-        try:
-            self.client.api.remove_container(cid, force=True)
-            return
-        except docker.errors.NotFound:
-            return
-        except Exception:
-            pass  # typically "removal already in progress" by another thread: wait for it
-        for _ in range(100):
-            try:
-                self.client.api.inspect_container(cid)
-            except docker.errors.NotFound:
-                return
-            except Exception:
-                return
-            time.sleep(0.1)
+        reaper.remove(self.client, cid)
 
     def oom_killed(self, cid: str) -> bool:
         state = self.client.api.inspect_container(cid).get("State") or {}

@@ -87,10 +87,36 @@ def reap(client: Any, *, owner_pid: int | None = None, run_id: str | None = None
                 continue
         elif driver_alive(labels):
             continue
-        with contextlib.suppress(Exception):  # already gone, or being removed by its owner
-            client.api.remove_container(c["Id"], force=True)
+        if remove(client, c["Id"]):
             removed.append(c["Id"])
     return removed
+
+
+def _missing(exc: BaseException) -> bool:
+    return getattr(exc, "status_code", None) == 404
+
+
+def remove(client: Any, cid: str, *, wait_s: float = 10.0) -> bool:
+    """Force-remove a container and return once it is gone (True), or False when it is still
+    there after `wait_s`. A removal already under way (AutoRemove of a runner that ended, its
+    owner's own clean-up) answers 409 to ours: wait for that one instead of trusting it."""
+    try:
+        client.api.remove_container(cid, force=True)
+        return True
+    except Exception as exc:
+        if _missing(exc):
+            return True
+    try:  # the engine answers when the container is removed, or 404 when it already is
+        client.api.wait(cid, timeout=wait_s, condition="removed")
+        return True
+    except Exception as exc:
+        if _missing(exc):
+            return True
+    try:
+        client.api.inspect_container(cid)
+    except Exception as exc:
+        return _missing(exc)
+    return False
 
 
 _installed = False
