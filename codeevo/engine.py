@@ -371,10 +371,12 @@ class Engine:
             programs += [
                 ("baseline", name, text) for name, text in self.problem.baseline_programs().items()
             ]
+        first: EvalResult | None = None
         for operator, label, program in programs:
             t0 = time.monotonic()
             done = await self._evaluate(program, f"{label}")
             result = done.result
+            first = first or result
             if result.status == Status.INFRA:
                 raise SeedInfraError(f"the {label} program could not be evaluated: "
                                      f"{result.reason}")
@@ -389,9 +391,14 @@ class Engine:
                                node=done.node)
         if self.islands.best() is None:
             seed = self.store.commit_of(candidate_id(0))
+            why = ""
+            if first is not None:
+                why = f": {first.status.value} at stage {first.stage}"
+                if first.reason:
+                    why += f" ({first.reason.strip().splitlines()[-1][:300]})"
             raise SeedError(
                 f"the seed program did not evaluate successfully (candidate {candidate_id(0)}, "
-                f"commit {seed[:10]}); see `codeevo best` / the lineage for its artifacts"
+                f"commit {seed[:10]}){why}; see `codeevo best` / the lineage for its artifacts"
             )
 
     # ------------------------------------------------------------------ one candidate

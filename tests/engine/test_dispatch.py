@@ -135,3 +135,20 @@ def test_engine_wants_a_sandbox_or_an_executor(toy_problem: Problem, tmp_path: P
         Engine(toy_problem, RunConfig(), **common)
     store.close()
     events.close()
+
+
+def test_a_seed_that_fails_names_why(make_engine: EngineFactory) -> None:
+    """The run cannot start without a scored seed; the error says what the sandbox said."""
+    from codeevo.candidate import EvalResult
+    from codeevo.engine import SeedError
+
+    class Failing(LiteralSandbox):
+        async def evaluate(self, job: Any) -> EvalResult:
+            return EvalResult(status=Status.TIMEOUT, stage="full",
+                              reason="Traceback ...\nstage full exceeded 60 s")
+
+    engine = make_engine(sandbox=Failing(), budget={"max_evaluations": 3})
+    with pytest.raises(SeedError, match=r"\(candidate c000000, commit [0-9a-f]{10}\): timeout "
+                       r"at stage full \(stage full exceeded 60 s\); see `codeevo best`"):
+        asyncio.run(engine.run())
+    _close(engine)
