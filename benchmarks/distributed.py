@@ -1,7 +1,7 @@
 """Distributed evaluation on Ray: candidates/s against nodes × k / 1 s, and Ray's cost per
 candidate against the local executor.
 
-    python benchmarks/distributed.py [--slots 2] [--nodes 1,2,3] [--rounds 8] [--runs 40]
+    python benchmarks/distributed.py [--slots 2] [--nodes 1,2,3] [--rounds 20] [--runs 40]
 
 Everything runs on this machine in a ray.cluster_utils.Cluster inside a private network
 namespace where only `lo` is up (the script re-executes itself under `unshare`; root or
@@ -246,7 +246,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slots", type=int, default=2, help="k: slots per node")
     parser.add_argument("--nodes", default="1,2,3")
-    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=20,
+                        help="waves of nodes × k jobs per run (fewer: the fill after the seed "
+                        "weighs more)")
     parser.add_argument("--runs", type=int, default=40)
     ns = parser.parse_args()
     if not in_private_netns():
