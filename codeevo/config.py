@@ -78,6 +78,10 @@ class ProblemConfig(_Model):
     baselines: list[str] = Field(
         default_factory=list, description="programs (relative paths) that may seed the population"
     )
+    fixed_constants: list[str] = Field(
+        default_factory=list,
+        description="names whose literal values the tune operator never changes",
+    )
     warm_imports: list[str] = Field(
         default_factory=list,
         description="modules the candidate template imports once per runner (e.g. numpy, "
@@ -120,7 +124,10 @@ class PopulationConfig(_Model):
 
 
 class OperatorConfig(_Model):
-    """Operator mix: name → weight. Names: ast, diff, rewrite, crossover."""
+    """Operator mix: name → weight. Names: ast, tune, diff, rewrite, crossover.
+
+    Without an LLM only the offline operators (ast, tune) run: their weights from `mix` when it
+    names one of them, else the default offline mix (`OFFLINE_MIX`)."""
 
     mix: dict[str, float] = Field(
         default_factory=lambda: {"diff": 0.6, "rewrite": 0.2, "crossover": 0.2}
@@ -128,10 +135,17 @@ class OperatorConfig(_Model):
     repair_turns: int = Field(default=2, ge=0, description="times a bad reply is sent back")
     ast_crossover_rate: float = Field(default=0.2, ge=0, le=1)
     ast_max_edits: int = Field(default=3, ge=1)
+    tune_sigma: float = Field(
+        default=0.3, gt=0, le=10,
+        description="tune: initial CMA-ES step, relative to each literal's starting magnitude",
+    )
+    tune_population: int | None = Field(
+        default=None, ge=2, description="tune: CMA-ES population (default 4 + 3 ln n, >= 6)"
+    )
 
     @model_validator(mode="after")
     def _mix(self) -> OperatorConfig:
-        known = {"ast", "diff", "rewrite", "crossover"}
+        known = {"ast", "tune", "diff", "rewrite", "crossover"}
         for name, w in self.mix.items():
             if name not in known:
                 raise ValueError(f"unknown operator {name!r} (known: {', '.join(sorted(known))})")

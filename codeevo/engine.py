@@ -25,7 +25,14 @@ from codeevo.events import EventLog
 from codeevo.executor.base import Evaluation, Executor
 from codeevo.executor.local import LocalExecutor
 from codeevo.lineage.base import LineageStore
-from codeevo.mutation.base import Operator, ParentView, Proposal, ProposalRequest
+from codeevo.mutation.base import (
+    LearningOperator,
+    Operator,
+    Outcome,
+    ParentView,
+    Proposal,
+    ProposalRequest,
+)
 from codeevo.mutation.screen import Screening, program_hash, screen
 from codeevo.population.islands import IslandModel
 from codeevo.population.selection import (
@@ -121,6 +128,9 @@ class Engine:
         self.mix = {k: w for k, w in mix.items() if w > 0 and k in operators}
         if not self.mix:
             raise ValueError("operator mix selects none of the available operators")
+        # Operators that learn from their own results (the tuner) see each of their candidates.
+        self._learners = {op.name: op for op in operators.values()
+                          if isinstance(op, LearningOperator)}
         self.store = store
         self.events = events
         self.assets_dir = assets_dir
@@ -197,6 +207,13 @@ class Engine:
             self.stats.account(cand)
             if cand.status not in (Status.REJECTED, Status.INFRA):
                 self._insert(cand, replay=True)
+            learner = self._learners.get(cand.operator)
+            if learner is not None and cand.status != Status.INFRA:
+                files = self.store.files(cand.id)
+                exchange = {k[len("exchange/"):]: v for k, v in files.items()
+                            if k.startswith("exchange/")}
+                program = self.store.program(cand.id) if cand.program_hash else ""
+                learner.observe(Outcome(cand, program, exchange))
         for cand_id in self._archived_ids():
             self.programs[cand_id] = self.store.program(cand_id)
         self._resumed = n > 0
@@ -629,6 +646,9 @@ class Engine:
         else:
             self._consecutive_rejects = 0
         self.store.record(cand, program, files)
+        learner = self._learners.get(cand.operator)
+        if learner is not None and cand.status != Status.INFRA:  # not the candidate's doing
+            learner.observe(Outcome(cand, program, dict(proposal.exchange)))
         self._recorded(cand, inserted, node)
         self._progressed()
         self._infra_check(result)

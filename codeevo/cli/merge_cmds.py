@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,15 @@ def register(sub: Any) -> None:
     p.add_argument("--memory-mb", type=int, default=16384, help="memory limit of the merge process")
     p.set_defaults(handler=cmd_merge)
 
-    r = sub.add_parser("report", help="baseline table vs a run's best (merge problem)")
+    r = sub.add_parser("report", help="baselines vs a run's best with 95%% intervals over zoos "
+                       "(merge problem)")
     r.add_argument("run_dir", type=Path)
-    r.add_argument("--heldout", action="store_true", help="also score on the held-out zoos")
+    r.add_argument("--heldout", action="store_true", help="also score on the held-out suite")
+    r.add_argument("--program", action="append", default=[], type=Path, metavar="PROGRAM.py",
+                   help="also score this program (repeatable), compared like the run's best")
     r.add_argument("--json", action="store_true", help="print JSON instead of markdown")
+    r.add_argument("--fresh", action="store_true",
+                   help="evaluate everything again (ignore the score cache)")
     r.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
     r.set_defaults(handler=cmd_report)
 
@@ -80,17 +86,26 @@ def cmd_merge(args: argparse.Namespace) -> int:
     print(f"merged {rep.tensors} tensors with {what} (scale {scale:g} from {src}) -> {rep.out}")
     for note in rep.notes:
         print(f"note: {note}")
+    for warning in rep.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from codeevo.merging.report import markdown_table, run_report
+    from codeevo.merging.report import markdown_table, report_json, run_report
 
+    extra = {}
+    for path in args.program:
+        try:
+            extra[path.stem] = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"--program {path}: cannot read: {exc.strerror or exc}") from exc
     _check_reportable(args.run_dir)
-    rows = run_report(args.run_dir, heldout=args.heldout, sandbox=args.sandbox)
+    rows = run_report(args.run_dir, heldout=args.heldout, sandbox=args.sandbox, extra=extra,
+                      cache=not args.fresh)
     splits = ("search", "heldout") if args.heldout else ("search",)
     if args.json:
-        print(json.dumps([r.as_json() for r in rows], indent=1))
+        print(json.dumps(report_json(rows, splits), indent=1))
     else:
         print(markdown_table(rows, splits))
     return 0

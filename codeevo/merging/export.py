@@ -110,6 +110,7 @@ class ExportReport:
     scale: float
     api: str
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _limits(memory_mb: int, cpu_s: int) -> Any:
@@ -150,6 +151,9 @@ def merge_checkpoints(
     if not experts:
         raise CheckpointError("no expert checkpoints given (--experts)")
     infos = check_compatible(base, experts)
+    from codeevo.merging.layers import layer_warnings
+
+    warnings = layer_warnings(program, [i.name for i in infos.values()], params)
     float_dtypes = {"F64", "F32", "F16", "BF16"}
     order: list[TensorInfo] = list(infos.values())
     with tempfile.TemporaryDirectory(prefix="codeevo-merge-") as tmp:
@@ -211,7 +215,7 @@ def merge_checkpoints(
             finally:
                 proc.kill()
                 proc.wait()
-    return ExportReport(out, len(order), scale, api, notes)
+    return ExportReport(out, len(order), scale, api, notes, warnings)
 
 
 def _raw(t: Any) -> bytes:

@@ -50,6 +50,16 @@ class Proposal:
     retries: int = 0
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """A recorded candidate as an operator that learns from results sees it: the candidate
+    (status, score), its program and the exchange files its proposal carried."""
+
+    candidate: Candidate
+    program: str
+    exchange: dict[str, str] = field(default_factory=dict)
+
+
 @runtime_checkable
 class Operator(Protocol):
     """A mutation operator. The engine always offers a second parent (when the island has one);
@@ -62,3 +72,13 @@ class Operator(Protocol):
     name: str
 
     async def propose(self, request: ProposalRequest, rng: random.Random) -> Proposal: ...
+
+
+@runtime_checkable
+class LearningOperator(Operator, Protocol):
+    """An operator that learns from the results of its own proposals (the tuner). The engine
+    calls `observe` once for each recorded candidate this operator proposed, in seq order: live
+    after the candidate's commit, and on resume replayed from the lineage, so whatever it learns
+    is rebuilt from the lineage (keep what it needs in its proposals' exchange files)."""
+
+    def observe(self, outcome: Outcome) -> None: ...

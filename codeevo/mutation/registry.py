@@ -1,5 +1,5 @@
-"""Build the run's operators from its config: the offline AST operator when no LLM is
-configured, else the LLM operators (litellm is imported only then)."""
+"""Build the run's operators from its config: the offline operators (AST edits and the CMA-ES
+tuner) always, the LLM operators when models are configured (litellm is imported only then)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from codeevo.budget import SpendCeiling
 from codeevo.config import RunConfig
 from codeevo.mutation.base import Operator
 
-OFFLINE_NOTICE = "no LLM configured: using the offline AST mutation operator (no API key needed)"
+OFFLINE_NOTICE = ("no LLM configured: using the offline operators (AST edits and the CMA-ES "
+                  "tuner; no API key needed)")
+OFFLINE = ("ast", "tune")
+# AST edits for structure and single nudges, CMA-ES for the constants (benchmarks/discovery.py).
+OFFLINE_MIX = {"ast": 0.5, "tune": 0.5}
 
 
 def make_operators(
@@ -18,10 +22,13 @@ def make_operators(
     """(operators by name, mix weights, a one-line notice or None). `ceiling` holds the run's
     token and dollar budgets, which the LLM client reserves request by request."""
     from codeevo.mutation.ast_ops import AstMutationOperator
+    from codeevo.mutation.tune import TuneOperator
 
-    ops: dict[str, Operator] = {"ast": AstMutationOperator(config.operators)}
+    ops: dict[str, Operator] = {"ast": AstMutationOperator(config.operators),
+                                "tune": TuneOperator(config.operators)}
     if not config.llm.models:
-        return ops, {"ast": 1.0}, OFFLINE_NOTICE
+        mix = {k: w for k, w in config.operators.mix.items() if k in OFFLINE and w > 0}
+        return ops, mix or dict(OFFLINE_MIX), OFFLINE_NOTICE
     from codeevo.llm.client import make_client
     from codeevo.mutation.llm_ops import make_llm_operators
 

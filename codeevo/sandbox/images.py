@@ -54,21 +54,26 @@ class ImageRecipe:
         return f"{self.name}:latest"
 
 
+# Debian's numpy and torch call BLAS through libblas.so.3, which is the unoptimised reference
+# build unless an optimised one is installed (update-alternatives picks it). With the reference
+# build, scoring the merge problem took 20x the CPU of the same code on the host's wheels.
+OPENBLAS = "libopenblas0-pthread"
+
 RECIPES: dict[str, ImageRecipe] = {
     "cpu": ImageRecipe(
         "cpu",
         "codeevo-cpu",
-        "1",
+        "2",
         "cpu/Dockerfile",
-        ("python3", "python3-numpy"),
+        ("python3", "python3-numpy", OPENBLAS),
         "python3 + numpy",
     ),
     "torch": ImageRecipe(
         "torch",
         "codeevo-torch",
-        "1",
+        "2",
         "torch/Dockerfile",
-        ("python3", "python3-numpy", "python3-torch"),
+        ("python3", "python3-numpy", "python3-torch", OPENBLAS),
         "python3 + numpy + CPU PyTorch",
     ),
     "gpu": ImageRecipe(

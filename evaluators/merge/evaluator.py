@@ -4,7 +4,9 @@ One stage, ``fitness``: the candidate's merge runs in a child process on the zoo
 (``driver.py``); its merged backbones are scored here with the frozen heads and the secret
 val/test data read in ``setup``. Score = mean over zoos of the test normalized accuracy at the λ
 chosen on validation (the fair protocol in ``scoring.py``); a merge that fails, times out, or
-returns NaN / wrong shapes scores 0 with the reason.
+returns NaN / wrong shapes scores 0 with the reason. Per-zoo scores are metrics
+(``zoo<i>_normalized``) with their spread (``normalized_std``, ``normalized_min``) and, in the
+``zoos`` artifact, each zoo's label: `codeevo report` builds its intervals from them.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def setup(ctx: Any) -> None:
         zoo = load_zoo(arrays, info["names"], info["tasks"], device)
         experts = {s: expert_accuracies(zoo, s) for s in ("val", "test")}
         zoos.append((zoo, experts))
-    ctx.state.update(zoos=zoos, weights=weights, device=device, device_note=note)
+    labels = [str(info.get("label", f"zoo{i}")) for i, info in enumerate(manifest["zoos"])]
+    ctx.state.update(zoos=zoos, weights=weights, device=device, device_note=note, labels=labels)
 
 
 def _fail(status: str, reason: str, artifacts: dict[str, str]) -> dict[str, Any]:
@@ -102,7 +105,7 @@ def fitness(ctx: Any) -> dict[str, Any]:
             return _fail("failed", f"zoo {i}: merged weights unreadable: {exc}", artifacts)
         problem = check_merged(zoo, merged)
         if problem:
-            return _fail("failed", f"zoo {i} (seed {i}): {problem}", artifacts)
+            return _fail("failed", f"zoo {i}: {problem}", artifacts)
         merged = {n: t.float() for n, t in merged.items()}
         results.append(score_merged(zoo, merged, scales, experts))
     norm = float(np.mean([r.normalized for r in results]))
@@ -114,10 +117,19 @@ def fitness(ctx: Any) -> dict[str, Any]:
         "scale": float(np.mean([r.scale for r in results])),
         "merge_seconds": float(sum((run.value or {}).get("seconds", [0.0]))),
     }
+    per_zoo = [r.normalized for r in results]
+    metrics.update(zoos=float(len(results)), normalized_min=float(min(per_zoo)),
+                   normalized_std=float(np.std(per_zoo, ddof=1)) if len(per_zoo) > 1 else 0.0)
     for i, r in enumerate(results):
         metrics[f"zoo{i}_normalized"] = r.normalized
         metrics[f"zoo{i}_scale"] = r.scale
-    lines = [f"zoo {i}: normalized {r.normalized:.4f} at scale {r.scale}; per task "
+    labels = ctx.state.get("labels") or [f"zoo{i}" for i in range(len(results))]
+    artifacts["zoos"] = json.dumps([
+        {"zoo": i, "label": label, "normalized": r.normalized, "gap_closed": r.gap_closed,
+         "worst_task": r.worst, "scale": r.scale}
+        for i, (label, r) in enumerate(zip(labels, results, strict=False))], indent=1)
+    lines = [f"zoo {i} ({labels[i]}): normalized {r.normalized:.4f} at scale {r.scale}; "
+             "per task "
              + ", ".join(f"{t}={a:.3f}" for t, a in zip(zoo.tasks, r.per_task, strict=False))
              for i, (r, (zoo, _)) in enumerate(zip(results, zoos, strict=False))]
     artifacts["per_task"] = "\n".join(lines)

@@ -19,7 +19,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from presets import zoo_specs  # type: ignore[import-not-found]  # noqa: E402
+from presets import split_zoos  # type: ignore[import-not-found]  # noqa: E402
 from zoo import ZooSpec, build_zoo  # type: ignore[import-not-found]  # noqa: E402
 
 
@@ -97,8 +97,9 @@ def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
     """Assets for the configured split (or for a bring-your-own zoo, ``user_zoo``)."""
     if config.get("user_zoo"):
         return prepare_user_zoo(Path(str(config["user_zoo"])), cache_dir)
-    specs = zoo_specs(config)
-    keys = [s.key() for s in specs]
+    labelled = split_zoos(config)
+    keys = {"zoos": [s.key() for _, s in labelled], "labels": [label for label, _ in labelled],
+            "manifest": 2}
     out = _private(cache_dir / "merge-assets") / spec_hash(keys)
     if (out / "manifest.json").is_file():
         return out
@@ -106,7 +107,7 @@ def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     zoos = []
-    for i, spec in enumerate(specs):
+    for i, (label, spec) in enumerate(labelled):
         folder = cached_zoo(spec, cache_dir)
         meta = json.loads((folder / "meta.json").read_text())
         with np.load(folder / "zoo.npz") as arrays:
@@ -114,7 +115,8 @@ def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
             private = {k: arrays[k] for k in arrays.files if k not in weights}
         np.savez(tmp / f"weights_{i}.npz", **weights)
         np.savez(tmp / f"eval_{i}.npz", **private)
-        zoos.append({"seed": spec.seed, "tasks": meta["tasks"], "names": meta["names"],
+        zoos.append({"label": label, "seed": spec.seed, "tasks": meta["tasks"],
+                     "names": meta["names"],
                      "expert_acc": meta["expert_acc"], "pretrained_acc": meta["pretrained_acc"]})
     (tmp / "manifest.json").write_text(json.dumps({"zoos": zoos}, indent=1) + "\n")
     try:

@@ -3,11 +3,17 @@
 ``evaluator.config`` keys (all optional):
 
 - ``preset``: ``default`` (CPU, ~10 s a zoo) or ``gpu-large`` (wider backbone, 12 tasks).
-- ``split``: ``search`` (fitness) or ``heldout`` (reports).
+- ``split``: ``search`` (fitness) or ``heldout`` (reports: the preset's held-out suite of
+  ``heldout.py``, disjoint from the search split in seeds and tasks).
 - ``zoo``: overrides of the preset's shared settings (width, depth, augment, pretrain, probe,
   probe_shots, finetune, pool).
 - ``search`` / ``heldout``: per split ``seeds``, ``tasks`` (list of task specs, or ints indexing
-  the pool), ``k`` (first k tasks), ``finetune`` (recipe overrides).
+  the pool), ``k`` (first k tasks), ``finetune`` (recipe overrides). Without ``seeds`` or
+  ``tasks`` a split is the preset's: for ``search`` its groups of zoos (several backbone shapes
+  and recipes), for ``heldout`` its suite (``heldout.py``); ``k`` and ``finetune`` then apply to
+  every group or entry, each keeping its own backbone and recipe. With ``seeds`` or ``tasks``,
+  the split is that one group of zoos on the shared settings (tasks by default: the preset's
+  search tasks for ``search``, the mixed held-out family for ``heldout``).
 - ``scales``: the λ grid; ``device``: auto | cpu | cuda[:N]; ``time_limit``: seconds for the
   candidate's merges (all zoos together).
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from heldout import SUITES, TASK_FAMILIES, SuiteEntry, check_disjoint  # type: ignore[import-not-found]
 from zoo import Recipe, ZooSpec  # type: ignore[import-not-found]
 
 POOL = [
@@ -38,8 +45,15 @@ PRESETS: dict[str, dict[str, Any]] = {
             "probe": {"optimizer": "adam", "steps": 300, "lr": 1e-2, "batch": 256},
             "finetune": {"optimizer": "sgd", "steps": 300, "lr": 0.02, "batch": 128},
         },
-        "search": {"seeds": [0, 1, 2], "tasks": list(range(8))},
-        "heldout": {"seeds": [100, 101], "tasks": [4, 5, 6, 7, 8, 9, 10, 11]},
+        # The search zoos cover both backbone shapes and both fine-tuning recipes of the
+        # held-out suite (a method tuned on one shape only overfits depth: docs/merge.md);
+        # the held-out suite differs from them in seeds and tasks.
+        "search": [
+            {"seeds": [0, 1, 2], "tasks": list(range(8))},
+            {"seeds": [3], "tasks": list(range(8)), "zoo": {"width": 384, "depth": 3}},
+            {"seeds": [4], "tasks": list(range(8)),
+             "finetune": {"optimizer": "adam", "steps": 300, "lr": 1e-3, "batch": 128}},
+        ],
     },
     "gpu-large": {
         "zoo": {
@@ -48,8 +62,12 @@ PRESETS: dict[str, dict[str, Any]] = {
             "probe": {"optimizer": "adam", "steps": 300, "lr": 1e-2, "batch": 256},
             "finetune": {"optimizer": "sgd", "steps": 500, "lr": 0.01, "batch": 128},
         },
-        "search": {"seeds": [0, 1, 2, 3], "tasks": list(range(12))},
-        "heldout": {"seeds": [100, 101, 102], "tasks": [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]},
+        "search": [
+            {"seeds": [0, 1, 2, 3], "tasks": list(range(12))},
+            {"seeds": [4], "tasks": list(range(12)), "zoo": {"width": 1536, "depth": 4}},
+            {"seeds": [5], "tasks": list(range(12)),
+             "finetune": {"optimizer": "adam", "steps": 500, "lr": 5e-4, "batch": 128}},
+        ],
     },
 }
 
@@ -81,11 +99,44 @@ def check_config(config: dict[str, Any]) -> None:
 
 def zoo_specs(config: dict[str, Any]) -> list[ZooSpec]:
     """The zoos of the configured split, in order."""
+    return [spec for _, spec in split_zoos(config)]
+
+
+def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
+    """(label, spec) of each zoo of the configured split, in order. A held-out split is
+    checked disjoint (seeds and tasks) from the search split of the same config."""
     check_config(config)
-    preset = PRESETS[config.get("preset", "default")]
+    preset_name = config.get("preset", "default")
+    preset = PRESETS[preset_name]
     split = config.get("split", "search")
     shared = {**preset["zoo"], **(config.get("zoo") or {})}
-    part = {**preset[split], **(config.get(split) or {})}
+    user = config.get(split) or {}
+    if {"seeds", "tasks"} & set(user):  # the user's own group replaces the preset's zoos
+        # Without tasks: the search split keeps the preset's search tasks (from the pool), the
+        # held-out split takes the mixed held-out family; so the two stay disjoint.
+        default = (list(TASK_FAMILIES["mixed"]) if split == "heldout"
+                   else list(preset["search"][0]["tasks"]))
+        part = {"tasks": default, **user}
+        if "seeds" not in part:
+            raise ValueError(f"evaluator.config.{split}.seeds: no seeds given")
+        zoos = _group_zoos(split, part, shared)
+    elif split == "heldout":
+        zoos = [z for entry in SUITES[preset_name] for z in _entry_zoos(entry, shared, user)]
+    else:
+        zoos = []
+        for group in preset["search"]:
+            ft = {**(group.get("finetune") or {}), **(user.get("finetune") or {})}
+            part = {**group, **({"k": user["k"]} if user.get("k") else {}), "finetune": ft}
+            zoos += _group_zoos(split, part, {**shared, **(group.get("zoo") or {})})
+    if split == "heldout":
+        search = split_zoos({**config, "split": "search"})
+        check_disjoint([(s.seed, s.tasks) for _, s in search],
+                       [(s.seed, s.tasks) for _, s in zoos])
+    return zoos
+
+
+def _group_zoos(split: str, part: dict[str, Any],
+                shared: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
     pool = list(shared["pool"])
     tasks = [pool[t] if isinstance(t, int) else str(t) for t in part.get("tasks", pool)]
     if part.get("k"):
@@ -93,15 +144,27 @@ def zoo_specs(config: dict[str, Any]) -> list[ZooSpec]:
     if not tasks:
         raise ValueError(f"evaluator.config.{split}.tasks: no tasks")
     ft = {**shared["finetune"], **(part.get("finetune") or {})}
+    specs = [_spec(int(seed), tasks, shared, ft) for seed in part["seeds"]]
+    return [(f"{split}:{s.width}x{s.depth}/{s.finetune.optimizer}/s{s.seed}", s) for s in specs]
+
+
+def _entry_zoos(entry: SuiteEntry, shared: dict[str, Any],
+                user: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
+    if entry.family != "mlp":
+        raise ValueError(f"held-out suite: unknown zoo family {entry.family!r}")
+    tasks = list(entry.tasks)[: int(user["k"])] if user.get("k") else list(entry.tasks)
+    ft = {**entry.recipe, **(user.get("finetune") or {})}
+    own = {**shared, **entry.backbone}
+    return [(entry.label(seed), _spec(seed, tasks, own, ft)) for seed in entry.seeds]
+
+
+def _spec(seed: int, tasks: list[str], shared: dict[str, Any], ft: dict[str, Any]) -> ZooSpec:
     base = Recipe()
-    return [
-        ZooSpec(
-            seed=int(seed), tasks=tuple(tasks), width=int(shared["width"]),
-            depth=int(shared["depth"]), augment=tuple(shared["augment"]),
-            pretrain=Recipe.from_dict(shared["pretrain"], base),
-            probe=Recipe.from_dict(shared["probe"], base),
-            finetune=Recipe.from_dict(ft, base),
-            probe_shots=int(shared["probe_shots"]),
-        )
-        for seed in part["seeds"]
-    ]
+    return ZooSpec(
+        seed=seed, tasks=tuple(tasks), width=int(shared["width"]),
+        depth=int(shared["depth"]), augment=tuple(shared["augment"]),
+        pretrain=Recipe.from_dict(shared["pretrain"], base),
+        probe=Recipe.from_dict(shared["probe"], base),
+        finetune=Recipe.from_dict(ft, base),
+        probe_shots=int(shared["probe_shots"]),
+    )

@@ -52,7 +52,9 @@ def test_ranking_average_ties_tsvm(table: dict[str, float]) -> None:
 
 
 def test_tsvm_in_band(table: dict[str, float]) -> None:
-    assert 0.84 <= table["tsv_m"] <= 0.93, table
+    # 0.80, not 0.84: the search zoos include a deeper backbone and Adam-tuned experts, where
+    # every method scores lower (TSV-M 86-91 on the 256x2 SGD zoos, 77-79 on the others).
+    assert 0.80 <= table["tsv_m"] <= 0.93, table
 
 
 def test_seed_leaves_room_to_improve(table: dict[str, float]) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import EVALUATOR, PROBLEM
 
@@ -33,6 +34,17 @@ def test_seed_scores_with_metrics(default_assets: Any) -> None:
         assert key in r.metrics
     assert r.metrics["worst_task"] < r.metrics["normalized_acc"]
     assert "per_task" in r.artifacts
+    # Per-zoo scores and their spread: the mean is theirs, the zoos artifact labels them.
+    per_zoo = [r.metrics[f"zoo{i}_normalized"] for i in range(int(r.metrics["zoos"]))]
+    assert len(per_zoo) == 5 and r.metrics["normalized_acc"] == pytest.approx(
+        sum(per_zoo) / 5)
+    assert r.metrics["normalized_min"] == min(per_zoo)
+    assert r.metrics["normalized_std"] == pytest.approx(float(np.std(per_zoo, ddof=1)))
+    zoos = json.loads(r.artifacts["zoos"])
+    assert [z["label"] for z in zoos] == [
+        "search:256x2/sgd/s0", "search:256x2/sgd/s1", "search:256x2/sgd/s2",
+        "search:384x3/sgd/s3", "search:256x2/adam/s4"]
+    assert [z["normalized"] for z in zoos] == per_zoo
 
 
 BAD = {

@@ -80,10 +80,10 @@ def test_offline_commands(tmp_path: Path) -> None:
     mirror = images.AptSource("http://m.example/debian", ("bookworm",), ("main",), None, "x")
     boot, imp = offline_commands(RECIPES["torch"], tmp_path / "root", mirror, "codeevo-torch:t")
     assert boot[:2] == ["debootstrap", "--variant=minbase"]
-    assert "--include=python3,python3-numpy,python3-torch" in boot
+    assert "--include=python3,python3-numpy,python3-torch,libopenblas0-pthread" in boot
     assert boot[-3:] == ["bookworm", str(tmp_path / "root"), "http://m.example/debian"]
     changes = [imp[i + 1] for i, a in enumerate(imp) if a == "--change"]
-    assert f"LABEL {VERSION_LABEL}=1 org.codeevo.image=torch" in changes
+    assert f"LABEL {VERSION_LABEL}=2 org.codeevo.image=torch" in changes
     assert "USER 1000:1000" in changes
     assert imp[-2:] == ["-", "codeevo-torch:t"]
     with pytest.raises(CodeevoError, match="torch --offline"):
