@@ -152,3 +152,31 @@ def test_a_seed_that_fails_names_why(make_engine: EngineFactory) -> None:
                        r"at stage full \(stage full exceeded 60 s\); see `codeevo best`"):
         asyncio.run(engine.run())
     _close(engine)
+
+
+def test_a_learning_operator_never_observes_an_infra_result(make_engine: EngineFactory) -> None:
+    """An infrastructure failure says nothing about the proposal: the tuner must not learn
+    from it, live or on resume."""
+    from codeevo.mutation.base import Outcome
+
+    class Learner(NudgeOperator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def observe(self, outcome: Outcome) -> None:
+            self.seen.append(outcome.candidate.status.value)
+
+    live = Learner()
+    engine = make_engine(seed=4, executor=ElasticExecutor(infra_calls={3, 6}), operator=live,
+                         budget={"max_evaluations": 12})
+    asyncio.run(engine.run())
+    mine = [c for c in engine.store.candidates() if c.operator == "nudge"]
+    _close(engine)
+    assert [c.status.value for c in mine].count("infra") == 2
+    assert "infra" not in live.seen and len(live.seen) == len(mine) - 2
+    replayed = Learner()
+    again = make_engine(resume=True, executor=ElasticExecutor(), operator=replayed,
+                        budget={"max_evaluations": 12})
+    _close(again)
+    assert replayed.seen == live.seen
