@@ -60,6 +60,10 @@ class EvaluatorConfig(_Model):
     )
     module: str = Field(default="evaluator", description="module inside the folder")
     config: dict[str, Any] = Field(default_factory=dict, description="passed to the evaluator")
+    shares_candidate_process: bool = Field(
+        default=False,
+        description="the evaluator runs the candidate inside its own process (a translated "
+        "OpenEvolve / ShinkaEvolve evaluator): the run says so and recommends Docker")
 
 
 class ProblemConfig(_Model):
@@ -330,6 +334,78 @@ class ExecutorConfig(_Model):
     )
 
 
+Auto = Literal["auto"]
+
+
+class NoveltyConfig(_Model):
+    """Novelty screening: a child too similar to its island's archive or recent candidates is
+    rejected (stage "novelty") before it costs a sandbox run. docs/population.md."""
+
+    enabled: bool | Auto = Field(
+        default="auto",
+        description="auto: on when LLM operators propose (off for the offline AST operator, "
+        "whose small literal nudges are its search)",
+    )
+    threshold: float | None = Field(
+        default=None, ge=0, le=1,
+        description="cosine similarity at or above which a child is too similar; default "
+        "0.999 with the offline embedding (cosmetic variants: reworded comments, formatting), "
+        "0.99 with an embedding model (as OpenEvolve and ShinkaEvolve use)")
+    embedding_model: str | None = Field(
+        default=None, description="litellm embedding model (e.g. openai/text-embedding-3-small);"
+        " None: the offline token n-gram embedding (no model, no network)")
+    api_base: str | None = Field(default=None, description="server for embedding_model")
+    api_key_env: str | None = Field(default=None, description="variable holding its key")
+    recent: int = Field(default=32, ge=0, description="recent candidates per island compared "
+                        "besides the island's archive")
+    judge: bool = Field(default=False, description="ask an LLM whether a too-similar child is "
+                        "still novel instead of rejecting it outright")
+    judge_model: str | None = Field(default=None, description="one of llm.models (default: "
+                                    "the first)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "api_key" in data:
+            raise ValueError("API keys are not accepted in config; set api_key_env")
+        return data
+
+    def effective_threshold(self, offline: bool) -> float:
+        if self.threshold is not None:
+            return self.threshold
+        return OFFLINE_NOVELTY_THRESHOLD if offline else MODEL_NOVELTY_THRESHOLD
+
+
+OFFLINE_NOVELTY_THRESHOLD = 0.999
+MODEL_NOVELTY_THRESHOLD = 0.99
+
+
+class BanditConfig(_Model):
+    """Adaptive choice of (model, operator): replaces the fixed weights. docs/llm.md."""
+
+    enabled: bool | Auto = Field(default="auto",
+                                 description="auto: on when the LLM ensemble has 2+ models")
+    kind: Literal["thompson", "ucb"] = "thompson"
+    exploration: float = Field(default=1.0, ge=0, description="UCB exploration coefficient")
+    cost_weight: float = Field(default=1.0, ge=0, description="0: ignore cost; 1: reward per "
+                               "dollar (relative to the cheapest arm)")
+    report_every: int = Field(default=10, ge=1, description="proposals between bandit events")
+
+
+class InsightsConfig(_Model):
+    """Insight memory: every `interval` evaluations a summary of what helped and what failed
+    is written into the run (versioned in lineage.git) and shown in prompts. docs/llm.md."""
+
+    enabled: bool | Auto = Field(default="auto",
+                                 description="auto: on when LLM operators propose")
+    interval: int = Field(default=25, ge=1, description="evaluations between summaries")
+    model: str | None = Field(default=None, description="summarising model, one of llm.models "
+                              "(default the first); offline runs use a deterministic digest")
+    use_llm: bool = Field(default=True, description="false: always the offline digest")
+    max_items: int = Field(default=5, ge=1, le=50, description="insights kept")
+    max_chars: int = Field(default=2500, ge=200, description="cap on the text put in prompts")
+
+
 class RunConfig(_Model):
     """Everything a run needs besides the problem folder; saved as the run's config.yaml."""
 
@@ -341,6 +417,19 @@ class RunConfig(_Model):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    novelty: NoveltyConfig = Field(default_factory=NoveltyConfig)
+    bandit: BanditConfig = Field(default_factory=BanditConfig)
+    insights: InsightsConfig = Field(default_factory=InsightsConfig)
+
+    @model_validator(mode="after")
+    def _models_named(self) -> RunConfig:
+        names = [m.name for m in self.llm.models]
+        for field, value in (("insights.model", self.insights.model),
+                             ("novelty.judge_model", self.novelty.judge_model)):
+            if value is not None and names and value not in names:
+                raise ValueError(f"{field}: {value!r} is not one of llm.models "
+                                 f"({', '.join(names)})")
+        return self
 
 
 # ---------------------------------------------------------------- loading

@@ -33,6 +33,7 @@ from codeevo.mutation.base import (
     Proposal,
     ProposalRequest,
 )
+from codeevo.mutation.novelty import NoveltyVerdict
 from codeevo.mutation.screen import Screening, program_hash, screen
 from codeevo.population.islands import IslandModel
 from codeevo.population.selection import (
@@ -46,6 +47,7 @@ from codeevo.sandbox.base import Sandbox, SandboxJob
 from codeevo.sandbox.slots import resolve_eval_slots
 from codeevo.schedule import EXCHANGE_TRAIL, ExchangeTrail, Planned, ReplayPlan, Stamp
 from codeevo.stats import RunStats
+from codeevo.steering import Steering
 
 # Consecutive proposals that never reach the sandbox before the run is declared stalled.
 STALL_LIMIT = 500
@@ -111,6 +113,7 @@ class Engine:
         assets_dir: Path | None = None,
         on_event: Callable[[dict[str, Any]], None] | None = None,
         ceiling: SpendCeiling | None = None,
+        steering: Steering | None = None,
     ) -> None:
         self.problem = problem
         self.config = config
@@ -135,6 +138,8 @@ class Engine:
         self.events = events
         self.assets_dir = assets_dir
         self.on_event = on_event
+        # novelty screening, the (model, operator) bandit, insights: codeevo.steering
+        self.steering = steering or Steering()
         self.rng = random.Random(config.seed)
         self.islands = IslandModel(config.population, problem.config.features)
         self.stats = RunStats()
@@ -207,6 +212,8 @@ class Engine:
             self.stats.account(cand)
             if cand.status not in (Status.REJECTED, Status.INFRA):
                 self._insert(cand, replay=True)
+            if cand.status != Status.INFRA:  # as live: steering never sees an infra result
+                self.steering.restored(cand, self.stats.evaluations)
             learner = self._learners.get(cand.operator)
             if learner is not None and cand.status != Status.INFRA:
                 files = self.store.files(cand.id)
@@ -252,6 +259,8 @@ class Engine:
             **self.executor.usage().fields(),
             operators=self.mix,
         )
+        for kind, fields in self.steering.started():
+            self._emit(kind, **fields)
         try:
             if self.seq == 0:
                 await self._seed_population()
@@ -267,7 +276,8 @@ class Engine:
                         self._finish(reason)
                         break
                 elif len(self._tasks) < self._max_in_flight():
-                    self._start_one()
+                    if await self._steering_ready():
+                        self._start_one()
                     continue
                 await self._wait_some()
             await self._drain()
@@ -286,6 +296,7 @@ class Engine:
             evaluations=self.stats.evaluations,
             best_id=best.id if best else None,
             best_score=best.score if best else None,
+            **self.steering.summary(),
         )
         return RunOutcome(self._stop_reason or "done", self._finished, self.stats.evaluations,
                           best, self._error_code)
@@ -437,6 +448,8 @@ class Engine:
                 if reason is not None:
                     self._finish(reason)
                     return
+                if not await self._steering_ready():
+                    return
                 self._start_one(planned)
                 self._pending_after = float("inf")
                 self._progressed()
@@ -472,13 +485,20 @@ class Engine:
         island = self.island_counter % self.islands.num_islands
         self.island_counter += 1
         rng = self.rng
-        name = rng.choices(list(self.mix), weights=list(self.mix.values()))[0]
+        model: str | None = None
+        bandit = self.steering.bandit is not None
+        if not bandit:
+            name = rng.choices(list(self.mix), weights=list(self.mix.values()))[0]
         archive = self.islands.archive(island)
         pcfg = self.config.population
         parent = select_parent(archive, rng, pcfg)
         others = self.islands.other_archives(island)
         second = select_second_parent(archive, rng, parent.id, fallback=others)
-        if second is None and getattr(self.operators[name], "needs_two_parents", False):
+        if bandit:  # the bandit picks (operator, model); two-parent operators need a 2nd parent
+            pairs = {k for k in self.mix
+                     if getattr(self.operators[k], "needs_two_parents", False)}
+            name, model = self.steering.choose(rng, pairs if second is None else set())
+        elif second is None and getattr(self.operators[name], "needs_two_parents", False):
             single = {k: w for k, w in self.mix.items()
                       if not getattr(self.operators[k], "needs_two_parents", False)}
             if single:
@@ -493,6 +513,8 @@ class Engine:
             top_programs=tuple(self._view(c) for c in top),
             inspirations=tuple(self._view(c) for c in insp),
             island=island,
+            model=model,
+            insights=self.steering.insights_text(),
         )
         work = _Work(island, self.operators[name], request, random.Random(rng.getrandbits(64)),
                      stamp, planned)
@@ -533,6 +555,16 @@ class Engine:
             self._emit("screened", ok=False, stage=verdict.stage, reason=verdict.reason)
             return await self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
         self.seen_hashes.add(verdict.program_hash)
+        novel = await self.steering.screen(work.island, program, verdict.program_hash,
+                                           self._archive_programs(work.island), work.rng)
+        if novel is not None:
+            proposal = _with_judge(proposal, novel)
+            if not novel.ok:
+                result = EvalResult(status=Status.REJECTED, stage="novelty", reason=novel.reason)
+                self._emit("screened", ok=False, stage="novelty", reason=novel.reason,
+                           similarity=round(novel.similarity, 4), nearest=novel.nearest)
+                await self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
+                return await self._after_record()
         t1 = time.monotonic()
         done = await self._evaluate(program, "candidate")
         if done.result.status == Status.INFRA:
@@ -540,6 +572,28 @@ class Engine:
         t_queue = done.queued  # waiting for an eval slot (the executor's)
         await self._finish_candidate(work, proposal, program, done.result, t0, t_prop,
                                      time.monotonic() - t1 - t_queue, t_queue, where=done)
+        await self._after_record()
+
+    def _archive_programs(self, island: int) -> dict[str, tuple[str, str]]:
+        return {c.id: (c.program_hash, self.programs[c.id])
+                for c in self.islands.elites(island) if c.id in self.programs}
+
+    async def _after_record(self) -> None:
+        for kind, fields in await self.steering.after_record(self.stats.evaluations):
+            self._emit(kind, **fields)
+
+    async def _steering_ready(self) -> bool:
+        """No candidate starts while an insight summary is due or being written, so every
+        candidate started after the summary's evaluation sees the new version: the same live
+        and in a replay, whatever the concurrency. False when the run stops meanwhile."""
+        while not self.steering.ready() and self._stop_reason is None:
+            if self._tasks:
+                await self._wait_some()
+            else:  # due with nothing in flight (a resumed run): write it now
+                await self._after_record()
+                if not self.steering.ready():
+                    break
+        return self._stop_reason is None
 
     async def _evaluate(self, program: str, label: str) -> Evaluation:
         job = SandboxJob(
@@ -650,6 +704,9 @@ class Engine:
         if learner is not None and cand.status != Status.INFRA:  # not the candidate's doing
             learner.observe(Outcome(cand, program, dict(proposal.exchange)))
         self._recorded(cand, inserted, node)
+        if cand.status != Status.INFRA:  # not the candidate's doing: nothing to learn from
+            for kind, fields in self.steering.recorded(cand, self.stats.evaluations):
+                self._emit(kind, **fields)
         self._progressed()
         self._infra_check(result)
 
@@ -746,5 +803,17 @@ def as_recorded(verdict: Screening, planned: Planned) -> Screening:
 
 def _with_parents(proposal: Proposal, parents: tuple[str, ...]) -> Proposal:
     return replace(proposal, parents=tuple(parents))
+
+
+def _with_judge(proposal: Proposal, verdict: NoveltyVerdict) -> Proposal:
+    """The proposal with what novelty screening cost (embedding, judge) and the judge's
+    transcript added."""
+    if not (verdict.judged or verdict.tokens_in or verdict.cost):
+        return proposal
+    return replace(proposal, tokens_in=proposal.tokens_in + verdict.tokens_in,
+                   tokens_out=proposal.tokens_out + verdict.tokens_out,
+                   cost=proposal.cost + verdict.cost,
+                   model=proposal.model or verdict.model,
+                   exchange={**proposal.exchange, **verdict.exchange})
 
 

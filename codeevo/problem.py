@@ -14,6 +14,71 @@ from codeevo.errors import ConfigError
 from codeevo.mutation.blocks import BlockError, split
 
 BUILTIN_FEATURES = ("code_length", "code_lines")
+SHARED_PROCESS = (
+    "{who}: it imports the candidate into its own process, so the scorer shares the "
+    "candidate's process (a hostile program could change its own score). Both run in the "
+    "sandbox's confined child process, never in codeevo's runner; use --sandbox docker for "
+    "programs you do not trust.")
+
+
+@dataclass(frozen=True)
+class ForeignOrigin:
+    """Where a problem translated from another framework's folder came from (codeevo.compat).
+
+    `warnings` lists every setting of the foreign config that has no codeevo meaning (or only an
+    approximate one), one ``file:line: key: why`` line each. `shared_process` is True when the
+    foreign evaluator imports the candidate into its own process: the scorer then shares the
+    candidate's process, so a hostile candidate could change its own score.
+    """
+
+    format: str  # "openevolve" | "shinkaevolve"
+    source: Path
+    config_file: Path | None = None
+    warnings: tuple[str, ...] = ()
+    shared_process: bool = False
+    whole_file: bool = False  # the seed had no EVOLVE-BLOCK markers: the whole file evolves
+    notes: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return {"openevolve": "OpenEvolve", "shinkaevolve": "ShinkaEvolve"}.get(
+            self.format, self.format)
+
+    def shared_process_notice(self) -> str | None:
+        if not self.shared_process:
+            return None
+        return SHARED_PROCESS.format(who=f"{self.label} evaluator")
+
+    def warning_block(self) -> str | None:
+        """One block listing every foreign setting left out or approximated (None: none)."""
+        if not self.warnings:
+            return None
+        where = self.config_file.name if self.config_file else self.source.name
+        head = (f"{len(self.warnings)} {self.label} setting(s) in {where} have no codeevo "
+                "meaning or only an approximate one:")
+        return "\n".join([head, *(f"  {w}" for w in self.warnings)])
+
+    def notices(self) -> list[str]:
+        """Lines to show when a run or an evaluation starts."""
+        out = [f"{self.label} folder {self.source}: translated to a codeevo problem"
+               + (" (seed without EVOLVE-BLOCK markers: the whole file evolves)"
+                  if self.whole_file else "")]
+        out += list(self.notes)
+        block = self.warning_block()
+        if block:
+            out.append(block)
+        shared = self.shared_process_notice()
+        if shared:
+            out.append(shared)
+        return out
+
+    def metadata(self) -> dict[str, object]:
+        """What run.json records about the origin."""
+        return {"format": self.format, "source": str(self.source),
+                "config_file": str(self.config_file) if self.config_file else None,
+                "shared_process": self.shared_process,
+                "shared_process_notice": self.shared_process_notice(),
+                "whole_file": self.whole_file, "untranslated": list(self.warnings)}
 
 
 @dataclass(frozen=True)
@@ -26,6 +91,30 @@ class Problem:
     prompt: str
     evaluator_dir: Path
     templates: dict[str, str] = field(default_factory=dict)
+    origin: ForeignOrigin | None = None  # set for an OpenEvolve / ShinkaEvolve folder
+
+    @property
+    def foreign(self) -> bool:
+        return self.origin is not None
+
+    def notices(self) -> list[str]:
+        """Lines a run or an evaluation shows at start: where a translated folder came from,
+        what did not translate, and whether the scorer shares the candidate's process."""
+        if self.origin is not None:
+            return self.origin.notices()
+        if self.config.evaluator.shares_candidate_process:
+            return [SHARED_PROCESS.format(who=f"{self.name}'s evaluator")]
+        return []
+
+    def metadata(self) -> dict[str, object]:
+        """What run.json records about the problem beyond its folder."""
+        if self.origin is not None:
+            return {"foreign": self.origin.metadata()}
+        if self.config.evaluator.shares_candidate_process:
+            return {"shared_process": True,
+                    "shared_process_notice": SHARED_PROCESS.format(
+                        who=f"{self.name}'s evaluator")}
+        return {}
 
     @property
     def name(self) -> str:
@@ -68,19 +157,26 @@ class Problem:
 
 
 def find_problems(*roots: Path) -> list[Path]:
-    """Problem folders (holding problem.yaml) under the given roots, sorted by path."""
+    """Problem folders under the given roots, sorted by path: those holding problem.yaml, and
+    OpenEvolve / ShinkaEvolve folders (codeevo.compat translates them)."""
+    from codeevo.compat.detect import detect_format
+
     found: set[Path] = set()
     for root in roots:
-        if (root / "problem.yaml").is_file():
+        if (root / "problem.yaml").is_file() or detect_format(root) is not None:
             found.add(root.resolve())
         elif root.is_dir():
-            for p in root.glob("*/problem.yaml"):
-                found.add(p.parent.resolve())
+            for p in root.iterdir():
+                if p.is_dir() and ((p / "problem.yaml").is_file()
+                                   or detect_format(p) is not None):
+                    found.add(p.resolve())
     return sorted(found)
 
 
-def load_problem(path: str | Path) -> Problem:
-    """Load a problem folder; every error names the file (and line) at fault."""
+def load_problem(path: str | Path, config_file: Path | None = None) -> Problem:
+    """Load a problem folder; every error names the file (and line) at fault. An OpenEvolve or
+    ShinkaEvolve folder is translated (codeevo.compat); `config_file` then names its config
+    (default: the folder's own config.yaml / shinka.yaml)."""
     root = Path(path)
     if root.is_file() and root.name == "problem.yaml":
         root = root.parent
@@ -88,7 +184,15 @@ def load_problem(path: str | Path) -> Problem:
     if not root.is_dir():
         raise ConfigError(f"{root}: problem folder not found")
     if not spec.is_file():
-        raise ConfigError(f"{spec}: missing (a problem folder needs problem.yaml)")
+        from codeevo.compat import load_foreign
+        from codeevo.compat.detect import detect_format
+
+        if detect_format(root) is not None:
+            return load_foreign(root, config_file)
+        raise ConfigError(
+            f"{spec}: missing (a problem folder needs problem.yaml; an OpenEvolve folder "
+            "needs initial_program.py + evaluator.py, a ShinkaEvolve folder initial.py + "
+            "evaluate.py)")
     data, lines = load_yaml(spec)
     if not isinstance(data, dict):
         raise ConfigError(f"{spec}:1: expected a mapping")

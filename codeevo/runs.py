@@ -60,8 +60,10 @@ class RunDir:
         return self.path / "driver.pid"
 
     @classmethod
-    def create(cls, path: Path, problem_root: Path, config: RunConfig) -> RunDir:
-        """Make a new run directory; refuse one that already holds a run."""
+    def create(cls, path: Path, problem_root: Path, config: RunConfig,
+               extra_meta: dict[str, Any] | None = None) -> RunDir:
+        """Make a new run directory; refuse one that already holds a run. `extra_meta` goes
+        into run.json too (e.g. ``foreign``: where a translated problem came from)."""
         if path.exists() and any(path.iterdir()):
             raise RunDirError(
                 f"{path}: already exists and is not empty (use `codeevo resume {path}` "
@@ -70,7 +72,7 @@ class RunDir:
         path.mkdir(parents=True, exist_ok=True)
         run = cls(path)
         meta = {"problem": str(problem_root.resolve()), "created": time.time(),
-                "codeevo": __version__}
+                "codeevo": __version__, **(extra_meta or {})}
         run.meta_path.write_text(json.dumps(meta, indent=1) + "\n")
         run.config_path.write_text(dump_yaml(config))
         run.llm_dir.mkdir(exist_ok=True)
@@ -96,6 +98,13 @@ class RunDir:
 
     def problem_path(self) -> Path:
         return Path(str(self.meta().get("problem", "")))
+
+    def problem_config_file(self) -> Path | None:
+        """For a run of a translated OpenEvolve / ShinkaEvolve folder: the foreign config file
+        the run was started with (None: the folder's default, or a codeevo problem)."""
+        foreign = self.meta().get("foreign")
+        name = foreign.get("config_file") if isinstance(foreign, dict) else None
+        return Path(str(name)) if name else None
 
     def load_config(self) -> RunConfig:
         data, lines = load_config_file(self.config_path)

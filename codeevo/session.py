@@ -20,10 +20,11 @@ from codeevo.engine import Engine
 from codeevo.events import EventLog
 from codeevo.executor.select import make_executor
 from codeevo.lineage.store import GitLineageStore
-from codeevo.mutation.registry import make_operators
+from codeevo.mutation.registry import make_operators_and_client
 from codeevo.problem import Problem, load_problem
 from codeevo.runs import RunDir
 from codeevo.schedule import ReplayPlan
+from codeevo.steering import make_steering
 
 
 @dataclass
@@ -74,9 +75,10 @@ async def open_session(
 
     problem.check_requirements()
     await preflight(config.llm, config.budget, say=say)
-    notices: list[str] = []
+    notices: list[str] = problem.notices()
     ceiling = SpendCeiling(config.budget.max_tokens, config.budget.max_cost)
-    operators, mix, notice = make_operators(config, run_path / "llm", ceiling)
+    operators, mix, notice, client = make_operators_and_client(config, run_path / "llm",
+                                                               ceiling)
     if notice:
         notices.append(notice)
     executor, how = make_executor(config, problem)
@@ -95,7 +97,7 @@ async def open_session(
         if run is not None:
             store = GitLineageStore.open(run.lineage_path)
         else:
-            run = RunDir.create(run_path, problem.root, config)
+            run = RunDir.create(run_path, problem.root, config, problem.metadata())
             run.acquire()
             store = GitLineageStore.create(run.lineage_path)
     except BaseException:
@@ -104,9 +106,11 @@ async def open_session(
             run.release()
         raise
     events = EventLog(run.events_path)
+    steering, steer_notes = make_steering(config, mix, client, run.path, store, problem.prompt)
+    notices += steer_notes
     engine = Engine(problem, config, executor=executor, operators=operators, mix=mix,
                     store=store, events=events, assets_dir=assets, on_event=on_event,
-                    ceiling=ceiling)
+                    ceiling=ceiling, steering=steering)
     engine.replay_plan = replay_plan
     if resume:
         try:
@@ -131,4 +135,4 @@ async def open_session(
 
 
 def problem_of(run: RunDir) -> Problem:
-    return load_problem(run.problem_path())
+    return load_problem(run.problem_path(), run.problem_config_file())

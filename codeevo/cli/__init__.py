@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "codeevo.cli.run_cmds",  # run, resume, best, eval, problems, config
     "codeevo.cli.lineage_cmd",  # lineage
     "codeevo.cli.replay_cmd",  # replay
+    "codeevo.cli.insights_cmd",  # insights
     "codeevo.cli.sandbox_cmds",  # sandbox build, doctor
     "codeevo.cli.merge_cmds",  # merge, report
     "codeevo.cli.tui_cmd",  # tui

@@ -7,6 +7,7 @@ Layers, each validated on its own so an error names its source: defaults ← the
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,25 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     cur[keys[-1]] = value
 
 
+def _config_layer(path: Path) -> tuple[str, dict[str, Any], dict[tuple[str, ...], int] | None]:
+    """A --config file as a layer; an OpenEvolve / ShinkaEvolve file is translated (its
+    untranslatable keys are listed on stderr)."""
+    from codeevo.compat.config_file import config_format, translate_file
+
+    data, lines = load_config_file(path)
+    fmt = config_format(data)
+    if fmt is None:
+        return str(path), data, lines
+    layer, warnings = translate_file(path)
+    label = "OpenEvolve" if fmt == "openevolve" else "ShinkaEvolve"
+    if warnings:
+        print(f"codeevo: {len(warnings)} {label} setting(s) in {path} have no codeevo meaning "
+              "or only an approximate one:", file=sys.stderr)
+        for line in warnings:
+            print(f"  {line}", file=sys.stderr)
+    return f"{path} (translated from {label})", layer, None
+
+
 def flag_layer(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """(--set layer, dedicated-flags layer) as nested dicts."""
     sets: dict[str, Any] = {}
@@ -115,6 +135,23 @@ def flag_layer(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
     return sets, flags
 
 
+def problem_from_args(path: Path, args: argparse.Namespace) -> Problem:
+    """Load the problem at `path`. For an OpenEvolve / ShinkaEvolve folder, a `--config` file
+    of the same format is the folder's config (its timeouts, thresholds, features and task text
+    apply too) and leaves `args.config`."""
+    from codeevo.compat.config_file import file_format
+    from codeevo.compat.detect import detect_format
+    from codeevo.problem import load_problem
+
+    fmt = detect_format(Path(path))
+    files = [Path(f) for f in getattr(args, "config", []) or []]
+    own = [f for f in files if fmt is not None and f.is_file() and file_format(f) == fmt]
+    if not own:
+        return load_problem(path)
+    args.config = [str(f) for f in files if f not in own[-1:]]
+    return load_problem(path, own[-1].resolve())
+
+
 def build_config(
     problem: Problem | None, args: argparse.Namespace, base: RunConfig | None = None
 ) -> RunConfig:
@@ -123,11 +160,12 @@ def build_config(
     if base is not None:
         layers.append(("run config", base.model_dump(mode="json"), None))
     elif problem is not None and problem.config.defaults:
-        layers.append((f"{problem.root / 'problem.yaml'} (defaults)",
-                       problem.config.defaults, None))
+        origin = problem.origin
+        source = (f"{origin.config_file or origin.source} (translated from {origin.label})"
+                  if origin is not None else f"{problem.root / 'problem.yaml'} (defaults)")
+        layers.append((source, problem.config.defaults, None))
     for file in getattr(args, "config", []) or []:
-        data, lines = load_config_file(Path(file))
-        layers.append((str(file), data, lines))
+        layers.append(_config_layer(Path(file)))
     sets, flags = flag_layer(args)
     if sets:
         layers.append(("--set", sets, None))

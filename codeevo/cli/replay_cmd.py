@@ -39,7 +39,7 @@ def replay_config(run_dir: Path, evals: int | None = None) -> tuple[Any, Any]:
     if not run.llm_dir.is_dir() or not any(run.llm_dir.rglob("*.json")):
         raise RunDirError(f"{run.llm_dir}: no recorded LLM exchanges to replay "
                           "(was the run made with llm.cache: off, or without an LLM?)")
-    problem = load_problem(run.problem_path())
+    problem = load_problem(run.problem_path(), run.problem_config_file())
     config = run.load_config()
     if not config.llm.models:
         raise ConfigError(f"{run.config_path}: llm.models is empty: nothing to replay")

@@ -11,13 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codeevo.cli.options import add_run_options, build_config
+from codeevo.cli.options import add_run_options, build_config, problem_from_args
 from codeevo.errors import RunDirError
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("run", help="evolve a problem (a new run directory)")
-    p.add_argument("problem", type=Path, help="problem folder (holds problem.yaml)")
+    p.add_argument("problem", type=Path, help="problem folder (holds problem.yaml), or an "
+                   "OpenEvolve / ShinkaEvolve folder (run unchanged: docs/migrating.md)")
     p.add_argument("--out", type=Path, help="run directory (default runs/<problem>-<time>)")
     _output_flags(p)
     add_run_options(p)
@@ -37,7 +38,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_best)
 
     p = sub.add_parser("eval", help="score one program on a problem")
-    p.add_argument("problem", type=Path)
+    p.add_argument("problem", type=Path, help="problem folder, or an OpenEvolve / ShinkaEvolve "
+                   "folder")
     p.add_argument("--program", type=Path, help="program file (default: the seed)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("--evaluator-set", action="append", default=[], metavar="KEY=VALUE",
@@ -45,6 +47,14 @@ def register(sub: Any) -> None:
                    "e.g. --evaluator-set split=heldout")
     add_run_options(p, budget=False, evolution=False)
     p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("import", help="write an OpenEvolve / ShinkaEvolve folder as a native "
+                       "codeevo problem folder")
+    p.add_argument("source", type=Path, help="the OpenEvolve or ShinkaEvolve folder")
+    p.add_argument("--out", type=Path, required=True, help="the new problem folder")
+    p.add_argument("--config", action="append", default=[], metavar="FILE",
+                   help="the folder's config file to translate (default: its own)")
+    p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("problems", help="list problems found")
     p.add_argument("roots", type=Path, nargs="*", default=[Path("problems")])
@@ -69,9 +79,7 @@ def _output_flags(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from codeevo.problem import load_problem
-
-    problem = load_problem(args.problem)
+    problem = problem_from_args(args.problem, args)
     config = build_config(problem, args)
     out = args.out or Path("runs") / f"{problem.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if out.exists() and any(out.iterdir()):
@@ -85,7 +93,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from codeevo.runs import RunDir
 
     run = RunDir.open(args.run_dir)
-    problem = load_problem(run.problem_path())
+    problem = load_problem(run.problem_path(), run.problem_config_file())
     config = build_config(problem, args, base=run.load_config())
     return drive(problem, config, args.run_dir, resume=True, args=args)
 
@@ -102,7 +110,7 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
         session = await open_session(problem, config, out, resume=resume, on_event=view,
                                      say=(lambda line: print(line, file=sys.stderr))
                                      if loud else None, replay_plan=replay_plan)
-        if not (args.quiet or args.json):
+        if not args.quiet:  # on stderr: --json keeps stdout to the one JSON line
             for line in session.notices:
                 print(line, file=sys.stderr)
         loop = asyncio.get_running_loop()
@@ -136,6 +144,7 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
         **session.engine.stats.totals(),
         "tokens": session.engine.stats.tokens,
         "cost": round(session.engine.stats.cost, 6),
+        **session.engine.steering.summary(),
     }
     if args.json:
         print(json.dumps(summary))
@@ -143,6 +152,11 @@ def drive(problem: Any, config: Any, out: Path, *, resume: bool,
         score = "-" if best is None or best.score is None else f"{best.score:.6f}"
         print(f"{outcome.reason}: {outcome.evaluations} evaluations, best {score} "
               f"({summary['best_id']}) in {out}")
+        novelty = summary.get("novelty")
+        if novelty and novelty["rejected"]:
+            print(f"novelty screening rejected {novelty['rejected']} of {novelty['checked']} "
+                  f"children before the sandbox (about {novelty['saved_seconds']:g} s of "
+                  "evaluation saved)")
     if outcome.finished:
         return 0
     if outcome.exit_code is not None:
@@ -207,10 +221,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from codeevo.errors import ConfigError
     from codeevo.evaluate import evaluate_program
-    from codeevo.problem import load_problem
 
-    problem = load_problem(args.problem)
+    problem = problem_from_args(args.problem, args)
     config = build_config(problem, args)
+    for line in problem.notices():
+        print(line, file=sys.stderr)
     if args.program is None:
         program = problem.seed_program
     else:
@@ -239,6 +254,26 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for k, v in sorted(result.features.items()):
             print(f"  feature {k} = {v:.6g}")
     return 0 if result.status.value == "ok" else 1
+
+
+# ---------------------------------------------------------------- import
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from codeevo.compat.detect import detect_format
+    from codeevo.compat.export import export_problem
+    from codeevo.errors import ConfigError
+
+    if detect_format(args.source) is None:
+        raise ConfigError(f"{args.source}: not an OpenEvolve folder (initial_program.py + "
+                          "evaluator.py) nor a ShinkaEvolve folder (initial.py + evaluate.py)")
+    problem = problem_from_args(args.source, args)
+    out = export_problem(problem, args.out)
+    for line in problem.notices()[1:]:
+        print(line, file=sys.stderr)
+    print(f"wrote {out}: problem.yaml, {problem.entry_name}, prompt.md, evaluator/ "
+          f"(run it with `codeevo run {out}`)")
+    return 0
 
 
 # ---------------------------------------------------------------- problems / config
@@ -288,8 +323,9 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     target: Path = args.target
     if (target / "run.json").is_file():
         run = RunDir.open(target)
-        config = build_config(load_problem(run.problem_path()), args, base=run.load_config())
+        problem = load_problem(run.problem_path(), run.problem_config_file())
+        config = build_config(problem, args, base=run.load_config())
     else:
-        config = build_config(load_problem(target), args)
+        config = build_config(problem_from_args(target, args), args)
     sys.stdout.write(dump_yaml(config))
     return 0

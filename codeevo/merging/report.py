@@ -204,7 +204,7 @@ def run_report(
     from codeevo.runs import RunDir
 
     run = RunDir.open(run_dir)
-    problem = load_problem(run.problem_path())
+    problem = load_problem(run.problem_path(), run.problem_config_file())
     config = run.load_config()
     if sandbox:
         config.sandbox.kind = sandbox  # type: ignore[assignment]

@@ -30,6 +30,8 @@ class ProposalRequest:
     inspirations: tuple[ParentView, ...] = ()
     island: int = 0
     candidate_id: str = ""
+    model: str | None = None  # the model to ask (the bandit's choice); None: the ensemble's
+    insights: str = ""  # the run's current insights, for the prompt's $insights section
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class LLMOperator:
 
     async def propose(self, request: ProposalRequest, rng: random.Random) -> Proposal:
         parents = self.parents(request)
-        tally = _Tally()
+        tally = _Tally(model=request.model)
         messages = build_messages(request, self.name)
         tally.exchange["prompt.md"] = render_transcript(messages)
         error, stage = "", "parse"
@@ -85,7 +85,7 @@ class LLMOperator:
                 return tally.proposal(self.name, parents, stage="budget",
                                       error=f"repair turn not sent: {exc}")
             except LLMCallError as exc:
-                tally.model = tally.model or exc.model
+                tally.model = exc.model
                 tally.latency += exc.latency
                 tally.retries += exc.retries
                 tally.exchange[f"{prefix}error.md"] = f"request failed: {exc.reason}\n"

@@ -7,6 +7,9 @@ Every piece is a `string.Template` (``$name`` placeholders) that a problem may o
 ``$parents``, ``$feedback``, ``$top_programs``, ``$inspirations``, ``$format``; in ``system``:
 ``$language``; in ``repair``: ``$error``, ``$format``; in the formats: ``$blocks`` (how many
 EVOLVE-BLOCKs the program has). A placeholder a template does not use is simply left out.
+
+Metrics named ``private.*`` and artifacts named ``private*`` are kept in the lineage but never
+shown to the model (a ShinkaEvolve evaluator's private metrics, say).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from codeevo.mutation.base import ParentView, ProposalRequest
 
 _EMPTY = "\x00"  # marks an empty section until _tidy removes it
 ARTIFACT_CHARS = 3000  # per artifact: enough for a traceback, not a flood of stdout
+PRIVATE = "private."  # metrics (and artifacts named private*) the model never sees
 
 DEFAULT_TEMPLATES: dict[str, str] = {
     "system": (
@@ -31,7 +35,8 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "calls it the same way. Think about why the current program scores what it does, "
         "then make a focused change likely to raise the score."
     ),
-    "user": "$task\n\n$parents\n\n$feedback\n\n$top_programs\n\n$inspirations\n\n$format",
+    "user": ("$task\n\n$insights\n\n$parents\n\n$feedback\n\n$top_programs\n\n$inspirations"
+             "\n\n$format"),
     "format_diff": (
         "# Output format\n"
         "Answer with one or more SEARCH/REPLACE blocks, exactly like this:\n\n"
@@ -87,6 +92,7 @@ def build_messages(request: ProposalRequest, operator: str) -> list[Message]:
         feedback = _feedback("the current program", parent)
     sections = {
         "task": request.problem.prompt.strip(),
+        "insights": _insights(request.insights),
         "parents": parents,
         "feedback": feedback,
         "top_programs": _programs("Top programs so far", request.top_programs),
@@ -94,7 +100,8 @@ def build_messages(request: ProposalRequest, operator: str) -> list[Message]:
                                   request.inspirations),
         "format": fmt,
     }
-    user = template("user", over).safe_substitute(
+    user_name = f"user_{operator}" if over and f"user_{operator}" in over else "user"
+    user = template(user_name, over).safe_substitute(
         {k: v or _EMPTY for k, v in sections.items()})
     system = template("system", over).safe_substitute(
         language=request.problem.config.language.capitalize())
@@ -132,10 +139,16 @@ def _fenced(program: str) -> str:
     return f"```python\n{program.rstrip()}\n```"
 
 
+def _insights(text: str) -> str:
+    text = text.strip()
+    return f"# Insights from earlier attempts\n{text}" if text else ""
+
+
 def _scores(view: ParentView) -> str:
     cand = view.candidate
     parts = [f"score: {cand.score:.6g}" if cand.score is not None else "score: none"]
-    parts += [f"{k}: {v:.6g}" for k, v in sorted(cand.metrics.items())]
+    parts += [f"{k}: {v:.6g}" for k, v in sorted(cand.metrics.items())
+              if not k.startswith(PRIVATE)]
     return ", ".join(parts)
 
 
@@ -148,7 +161,8 @@ def _feedback(whom: str, view: ParentView) -> str:
     items = dict(view.artifacts)
     if view.candidate.reason:
         items.setdefault("reason", view.candidate.reason)
-    items = {k: v for k, v in items.items() if v and v.strip()}
+    items = {k: v for k, v in items.items()
+             if v and v.strip() and not k.startswith(PRIVATE.rstrip("."))}
     if not items:
         return ""
     lines = [f"# Evaluator feedback on {whom}"]

@@ -14,7 +14,9 @@ CORE = [
     "codeevo.population.islands", "codeevo.population.selection", "codeevo.mutation.ast_ops",
     "codeevo.mutation.screen", "codeevo.lineage.store", "codeevo.lineage.dag",
     "codeevo.session", "codeevo.cli", "codeevo.executor.base", "codeevo.executor.local",
-    "codeevo.executor.select",
+    "codeevo.executor.select", "codeevo.compat", "codeevo.compat.export",
+    "codeevo.steering", "codeevo.mutation.novelty", "codeevo.mutation.bandit",
+    "codeevo.insights",
 ]
 
 

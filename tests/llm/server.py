@@ -1,10 +1,12 @@
 """A scripted OpenAI- and Anthropic-compatible HTTP server on 127.0.0.1, for tests and benchmarks.
 
-Routes: ``POST /v1/chat/completions`` (OpenAI) and ``POST /v1/messages`` (Anthropic), also
-without the ``/v1`` prefix. Each request takes the next scripted `Reply` (from the queue of its
-model if one was scripted, else the shared queue); when the queues are empty, `responder` (if
-set) makes the reply from the request. Faults: 429 with Retry-After, 5xx, hangs, malformed JSON,
-empty bodies, empty message content. Every request is logged (path, headers, JSON body, time).
+Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic) and
+``POST /v1/embeddings`` (OpenAI embeddings: `embedder` maps each input text to a vector; the
+default hashes character trigrams), also without the ``/v1`` prefix. Each request takes the
+next scripted `Reply` (from the queue of its model if one was scripted, else the shared
+queue); when the queues are empty, `responder` (if set) makes the reply from the request.
+Faults: 429 with Retry-After, 5xx, hangs, malformed JSON, empty bodies, empty message content.
+Every request is logged (path, headers, JSON body, time).
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class ScriptedLLMServer:
 
     latency: float = 0.0
     responder: Responder | None = None
+    embedder: Callable[[str], list[float]] | None = None
     requests: list[LoggedRequest] = field(default_factory=list)
     _queue: deque[Reply] = field(default_factory=deque)
     _by_model: dict[str, deque[Reply]] = field(default_factory=dict)
@@ -194,6 +197,8 @@ class ScriptedLLMServer:
 
     # -- answering
     def _answer(self, h: BaseHTTPRequestHandler, req: LoggedRequest, arrived: float) -> None:
+        if h.path.rstrip("/").endswith("embeddings"):
+            return self._embeddings(h, req)
         reply = self._next(req)
         wait = self.latency + (reply.delay if reply.kind != "hang" else 0.0)
         if wait:  # reply `wait` seconds after the request arrived (our own work included)
@@ -221,6 +226,39 @@ class ScriptedLLMServer:
         else:
             return _send(h, 404, b'{"error": "no such route"}', {})
         _send(h, 200, json.dumps(payload).encode(), {})
+
+
+    def _embeddings(self, h: BaseHTTPRequestHandler, req: LoggedRequest) -> None:
+        with self._lock:
+            queue = self._by_model.get(req.model) or self._by_model.get(
+                req.model.split("/")[-1])
+            reply = queue.popleft() if queue else None
+        if reply is not None and reply.kind == "error":
+            body = {"error": {"message": reply.text or f"scripted {reply.status}",
+                              "type": "api_error"}}
+            return _send(h, reply.status, json.dumps(body).encode(), {})
+        texts = req.body.get("input", [])
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        embed = self.embedder or _trigram_vector
+        data = [{"object": "embedding", "index": i, "embedding": embed(str(t))}
+                for i, t in enumerate(texts)]
+        tokens = sum(len(str(t).split()) for t in texts)
+        payload = {"object": "list", "data": data, "model": req.model,
+                   "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        _send(h, 200, json.dumps(payload).encode(), {})
+
+
+def _trigram_vector(text: str, dim: int = 64) -> list[float]:
+    vec = [0.0] * dim
+    for i in range(len(text) - 2):
+        vec[hash_text(text[i:i + 3]) % dim] += 1.0
+    return vec
+
+
+def hash_text(text: str) -> int:
+    import zlib
+
+    return zlib.crc32(text.encode("utf-8", "replace"))
 
 
 class _QuietServer(ThreadingHTTPServer):

@@ -29,6 +29,7 @@ from codeevo.tui.widgets.event_feed import EventFeed
 from codeevo.tui.widgets.heatmap import IslandHeatmap, axis_pairs
 from codeevo.tui.widgets.leaderboard import TOP_N, Leaderboard
 from codeevo.tui.widgets.run_header import RunHeader
+from codeevo.tui.widgets.steering_panel import SteeringPanel
 
 if TYPE_CHECKING:
     from codeevo.tui.app import CodeevoApp
@@ -90,6 +91,7 @@ class DashboardScreen(Screen[None]):
             yield RunHeader(id="header")
             yield HorizontalScroll(id="maps")
             yield Static("", id="cell")
+            yield SteeringPanel(self.run_path, id="steering")  # hidden until bandit/insights
             with Horizontal(id="lower"):
                 yield Leaderboard(id="leaderboard")
                 yield EventFeed(id="feed")
@@ -186,6 +188,7 @@ class DashboardScreen(Screen[None]):
                 if isinstance(island, int):
                     islands.add(island)
         self.batches += 1
+        self.query_one("#steering", SteeringPanel).add(events)
         self.query_one("#feed", EventFeed).add(events)
         self._refresh(islands)
 
