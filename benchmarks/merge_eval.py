@@ -1,19 +1,22 @@
 """Merge-problem benchmark: seconds and whole-machine CPU-seconds per evaluation, cold vs warm.
 
     PYTHONPATH=. python benchmarks/merge_eval.py [--runs 10] [--docker] [--table] [--fresh]
+        [--problem problems/merge_transformer | problems/merge_calib]
 
 Cold: a fresh runner per evaluation (``sandbox.warm_pool: false``): interpreter start, torch
 import, evaluator setup (reading the zoos), the candidate's process, scoring. Warm: one runner
 scores every evaluation (setup once; candidates forked from a template that imported numpy and
-torch). Task arithmetic at the default preset, through the real local sandbox (and with
---docker the codeevo-torch image). CPU is the whole machine's busy time from /proc/stat, so
-every process counts (other load on a shared machine too: the load average is printed); the
-sandbox CPU column is what the runner and its candidates' processes used (wait4 rusage), which
-other load does not inflate (cold: it leaves out the runner's start-up).
+torch). The problem's seed (task arithmetic on problems/merge), through the real local
+sandbox (and with --docker the codeevo-torch image). CPU is the whole machine's busy time from
+/proc/stat, so every process counts (other load on a shared machine too: the load average is
+printed); the sandbox CPU column is what the runner and its candidates' processes used (wait4
+rusage), which other load does not inflate (cold: it leaves out the runner's start-up).
 Target (issue 13): <= 1.0 s wall per warm evaluation (from 4.7 s cold).
 
 --table also scores every baseline (one warm runner) and prints the baseline table; --fresh
-builds the zoos into a temporary cache (measures build time).
+builds the zoos into a temporary cache (measures build time). --problem picks the zoo family
+and track (default problems/merge): problems/merge_transformer (the transformer zoo),
+problems/merge_calib (the data-assisted track; its methods get their own table).
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ async def main() -> None:
     ap.add_argument("--docker", action="store_true", help="also the codeevo-torch container")
     ap.add_argument("--table", action="store_true", help="score every baseline too")
     ap.add_argument("--fresh", action="store_true", help="rebuild zoos in a temporary cache")
+    ap.add_argument("--problem", type=Path, default=ROOT / "problems" / "merge",
+                    help="problem folder (zoo family and track)")
     args = ap.parse_args()
     if args.fresh:
         os.environ["CODEEVO_CACHE"] = tempfile.mkdtemp(prefix="codeevo-bench-")
@@ -78,12 +83,12 @@ async def main() -> None:
     from codeevo.sandbox.base import SandboxJob
     from codeevo.sandbox.local import LocalSandbox
 
-    problem = load_problem(ROOT / "problems" / "merge")
+    problem = load_problem(args.problem)
     t0 = time.perf_counter()
     assets = prepare_assets(problem)
     print(f"cpus: {os.cpu_count()}  load average: {os.getloadavg()[0]:.2f}  "
           f"zoos ready in {time.perf_counter() - t0:.1f} s")
-    program = (problem.root / "baselines" / "task_arithmetic.py").read_text()
+    program = problem.seed_program
 
     def job(text: str) -> SandboxJob:
         return SandboxJob(program=text, entry=problem.entry_name,
@@ -93,7 +98,7 @@ async def main() -> None:
                           evaluator_config=problem.config.evaluator.config, assets_dir=assets,
                           warm_imports=tuple(problem.config.warm_imports))
 
-    print(f"\ntask arithmetic, default preset; medians over {args.runs} evaluations")
+    print(f"\n{problem.name}'s seed program; medians over {args.runs} evaluations")
     print(f"{'sandbox':34} {'wall s':>8} {'CPU s':>8} {'sandbox':>9} {'merge s':>9} {'runs':>5}")
     print(f"{'':34} {'':>8} {'machine':>8} {'CPU s':>9}")
     cold = await measure(LocalSandbox(SandboxConfig(warm_pool=False)), job(program), args.runs)
@@ -116,7 +121,7 @@ async def main() -> None:
         except CodeevoError as exc:
             print(f"docker: not measured: {exc}")
     if args.table:
-        from codeevo.merging.report import ReportRow, markdown_table
+        from codeevo.merging.report import ReportRow, track_tables
 
         sandbox = LocalSandbox(SandboxConfig())
         rows = []
@@ -124,7 +129,8 @@ async def main() -> None:
             for name, text in {"seed": problem.seed_program,
                                **problem.baseline_programs()}.items():
                 r = await sandbox.evaluate(job(text))
-                report = ReportRow(name)
+                report = ReportRow(name, track=("data-assisted" if r.metrics.get("data_assisted")
+                                                else "data-free"))
                 if r.status.value == "ok":
                     report.results["search"] = dict(r.metrics)
                 else:
@@ -133,7 +139,7 @@ async def main() -> None:
         finally:
             await sandbox.close()
         print()
-        print(markdown_table(rows, ("search",)))
+        print(track_tables(rows, ("search",)))
 
 
 if __name__ == "__main__":

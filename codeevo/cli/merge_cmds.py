@@ -81,7 +81,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
         path = Path(tmp) / "program.py"
         path.write_text(program)
         rep = merge_checkpoints(path, args.base, list(args.experts), args.out, scale=scale,
-                                params=_params(args.param), memory_mb=args.memory_mb)
+                                params=_params(args.param), method=what,
+                                memory_mb=args.memory_mb)
     src = "--scale" if args.scale is not None else ("run calibration" if calibrated else "default")
     print(f"merged {rep.tensors} tensors with {what} (scale {scale:g} from {src}) -> {rep.out}")
     for note in rep.notes:
@@ -92,7 +93,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from codeevo.merging.report import markdown_table, report_json, run_report
+    from codeevo.merging.report import report_json, run_report, track_tables
 
     extra = {}
     for path in args.program:
@@ -107,7 +108,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report_json(rows, splits), indent=1))
     else:
-        print(markdown_table(rows, splits))
+        print(track_tables(rows, splits))
     return 0
 
 

@@ -40,26 +40,74 @@ class TensorInfo:
 
 
 def read_header(path: Path) -> dict[str, TensorInfo]:
-    """The tensors of a safetensors file (name -> dtype, shape), without reading the data."""
+    """The tensors of a safetensors file (name -> dtype, shape), without reading the data.
+
+    Everything the format promises is checked against the file itself (an object header, each
+    tensor's offsets matching its dtype and shape, the data covering exactly what the header
+    lists), so a truncated or malformed file is a CheckpointError naming it, never a traceback
+    from deep inside a reader.
+    """
     try:
+        total = path.stat().st_size
         with path.open("rb") as f:
-            (size,) = struct.unpack("<Q", f.read(8))
+            raw = f.read(8)
+            if len(raw) < 8:
+                raise CheckpointError(f"{path}: not a safetensors file ({total} bytes, shorter "
+                                      "than the 8-byte header length)")
+            (size,) = struct.unpack("<Q", raw)
             if size > 100 * 2**20:
                 raise CheckpointError(f"{path}: safetensors header of {size} bytes is implausible")
+            if 8 + size > total:
+                raise CheckpointError(f"{path}: truncated: its header claims {size} bytes but the "
+                                      f"file holds {total} bytes in all")
             header = json.loads(f.read(size))
     except FileNotFoundError as exc:
         raise CheckpointError(f"{path}: checkpoint not found") from exc
-    except (OSError, struct.error, ValueError) as exc:
+    except IsADirectoryError as exc:
+        raise CheckpointError(f"{path}: is a folder, not a safetensors file") from exc
+    except (OSError, ValueError) as exc:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path}: safetensors header is JSON but not an object "
+                              f"(a {type(header).__name__})")
     out = {}
+    data_bytes, end_max = total - 8 - size, 0
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        if info.get("dtype") not in DTYPE_SIZES:
-            raise CheckpointError(
-                f"{path}: tensor {name!r} has unsupported dtype {info.get('dtype')}")
-        out[name] = TensorInfo(name, info["dtype"], tuple(int(d) for d in info["shape"]))
+        t, (start, end) = _tensor_entry(path, name, info)
+        if end > data_bytes:
+            raise CheckpointError(f"{path}: truncated: tensor {name!r} ends at data byte {end}, "
+                                  f"but the file holds {data_bytes} data bytes")
+        out[name], end_max = t, max(end_max, end)
+    if end_max != data_bytes:
+        raise CheckpointError(f"{path}: {data_bytes - end_max} bytes after the last tensor that "
+                              "the header does not describe (corrupt or not safetensors)")
     return out
+
+
+def _tensor_entry(path: Path, name: str, info: Any) -> tuple[TensorInfo, tuple[int, int]]:
+    """One header entry, checked: dtype known, shape and offsets well-formed and consistent."""
+    where = f"{path}: tensor {name!r}"
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{where}: header entry is not an object")
+    if info.get("dtype") not in DTYPE_SIZES:
+        raise CheckpointError(f"{where} has unsupported dtype {info.get('dtype')}")
+    shape, offsets = info.get("shape"), info.get("data_offsets")
+    if not isinstance(shape, list) or not all(_count(d) for d in shape):
+        raise CheckpointError(f"{where}: shape {shape!r} is not a list of sizes")
+    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_count, offsets))
+            or offsets[0] > offsets[1]):
+        raise CheckpointError(f"{where}: data_offsets {offsets!r} is not [start, end]")
+    t = TensorInfo(name, info["dtype"], tuple(shape))
+    if offsets[1] - offsets[0] != t.nbytes:
+        raise CheckpointError(f"{where}: data_offsets span {offsets[1] - offsets[0]} bytes, but "
+                              f"{t.dtype} {list(t.shape)} needs {t.nbytes}")
+    return t, (offsets[0], offsets[1])
+
+
+def _count(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
 
 
 def check_compatible(base: Path, experts: list[Path]) -> dict[str, TensorInfo]:

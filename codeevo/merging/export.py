@@ -13,6 +13,7 @@ checkpoint's dtype.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -21,12 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from codeevo.errors import ConfigError
 from codeevo.merging.checkpoints import (
     CheckpointError,
     StreamingWriter,
     TensorInfo,
     check_compatible,
 )
+from codeevo.merging.program import check_params, requires_calibration
 
 # Runs in the child. fd 1 carries the protocol; the candidate's own prints go to stderr.
 CHILD = r"""
@@ -133,6 +136,34 @@ def _read_reply(out: IO[bytes], stderr_path: Path) -> tuple[dict[str, Any], byte
     return head, data
 
 
+def check_output(out: Path, inputs: list[Path]) -> None:
+    """CheckpointError unless `out` can be written without touching an input checkpoint."""
+    if out.is_dir():
+        raise CheckpointError(f"--out {out}: is a folder; give the merged file's name")
+    folder = out.parent
+    if not folder.is_dir():
+        raise CheckpointError(f"--out {out}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CheckpointError(f"--out {out}: folder {folder} is not writable")
+    target = out.resolve()
+    for p in inputs:
+        if p.exists() and p.resolve() == target:
+            raise CheckpointError(f"--out {out}: is one of the input checkpoints")
+
+
+def _open_all(paths: list[Path]) -> list[Any]:
+    from safetensors import safe_open
+
+    handles = []
+    for p in paths:
+        try:
+            handles.append(safe_open(str(p), framework="pt"))
+        # safetensors raises its own (Rust) error type, which differs between versions.
+        except Exception as exc:  # noqa: BLE001
+            raise CheckpointError(f"{p}: not a readable safetensors file ({exc})") from exc
+    return handles
+
+
 def merge_checkpoints(
     program: Path,
     base: Path,
@@ -141,16 +172,34 @@ def merge_checkpoints(
     *,
     scale: float = 1.0,
     params: dict[str, str] | None = None,
+    method: str | None = None,
     memory_mb: int = 16384,
     cpu_s: int = 3600,
 ) -> ExportReport:
-    """Merge `experts` onto `base` with `program` into `out` (a safetensors file)."""
-    import torch
-    from safetensors import safe_open
+    """Merge `experts` onto `base` with `program` into `out` (a safetensors file).
 
+    `method` names the program in errors and in the output's metadata (default: its path).
+    Bad input (a checkpoint, `out`, a param) raises before any output exists; a failure later
+    removes the partial file, so `out` is either complete or untouched.
+    """
+    import torch
+
+    label = method or str(program)
+    try:
+        source = program.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot read the program: {exc.strerror or exc}") from exc
+    check_params(source, params or {}, label)
+    if requires_calibration(source):
+        raise ConfigError(
+            f"{label}: merge_model(base, experts, calib) is a data-assisted method; codeevo "
+            "merge applies data-free methods only (it has no calibration inputs or forward "
+            "pass for arbitrary checkpoints)")
     if not experts:
         raise CheckpointError("no expert checkpoints given (--experts)")
+    check_output(out, [base, *experts])
     infos = check_compatible(base, experts)
+    handles = _open_all([base, *experts])
     from codeevo.merging.layers import layer_warnings
 
     warnings = layer_warnings(program, [i.name for i in infos.values()], params)
@@ -173,14 +222,24 @@ def merge_checkpoints(
             try:
                 head, _ = _read_reply(proc.stdout, stderr_path)
                 if not head.get("ok"):
-                    raise MergeError(f"{program}: {head.get('error')}\n{head.get('traceback', '')}")
+                    raise MergeError(_named(f"{label}: {head.get('error')}\n"
+                                            f"{head.get('traceback', '')}", program, label))
                 api = str(head["api"])
                 notes = [] if api == "tensor" else [
                     "program defines only merge_model: the whole model was held in memory"]
-                writer = StreamingWriter(out, order, {"merged_by": "codeevo",
-                                                      "method": program.name,
-                                                      "scale": repr(scale)})
-                handles = [safe_open(str(p), framework="pt") for p in [base, *experts]]
+                meta = {"merged_by": "codeevo", "method": label, "scale": repr(scale)}
+                if params:
+                    meta["params"] = json.dumps(params, sort_keys=True)
+                try:
+                    writer = StreamingWriter(out, order, meta)
+                except OSError as exc:
+                    raise CheckpointError(f"--out {out}: cannot write: "
+                                          f"{exc.strerror or exc}") from exc
+                out_writer, replies = writer, proc.stdout
+
+                def finish(info: TensorInfo, base_t: Any) -> None:
+                    _finish(out_writer, info, base_t, replies, stderr_path, scale, program, label)
+
                 pending: list[TensorInfo] = []
                 for info in order:
                     if info.dtype not in float_dtypes:
@@ -196,7 +255,7 @@ def merge_checkpoints(
                                                  "count": len(ts)}).encode() + b"\n" + blobs)
                     proc.stdin.flush()
                     if api == "tensor":
-                        _finish(writer, info, ts[0], proc.stdout, stderr_path, scale, program)
+                        finish(info, ts[0])
                     else:
                         pending.append(info)
                 proc.stdin.write(b'{"done": true}\n')
@@ -206,7 +265,7 @@ def merge_checkpoints(
                         writer.write(info.name, _raw(_get(handles[0], info.name)))
                     else:
                         b0 = _get(handles[0], info.name).to(torch.float32)
-                        _finish(writer, info, b0, proc.stdout, stderr_path, scale, program)
+                        finish(info, b0)
                 writer.close()
             except BaseException:
                 if writer is not None:
@@ -224,17 +283,22 @@ def _raw(t: Any) -> bytes:
     return bytes(t.contiguous().view(torch.uint8).numpy().tobytes())
 
 
+def _named(text: str, program: Path, label: str) -> str:
+    """`text` with the program's file path (a temporary copy, maybe) shown as `label`."""
+    return text.replace(str(program.resolve()), label)
+
+
 def _finish(writer: StreamingWriter, info: TensorInfo, base: Any, stdout: IO[bytes],
-            stderr_path: Path, scale: float, program: Path) -> None:
+            stderr_path: Path, scale: float, program: Path, label: str) -> None:
     import torch
 
     head, data = _read_reply(stdout, stderr_path)
     if not head.get("ok"):
-        raise MergeError(f"{program}: failed on tensor {info.name!r}: {head.get('error')}\n"
-                         f"{head.get('traceback', '')}")
+        raise MergeError(_named(f"{label}: failed on tensor {info.name!r}: {head.get('error')}\n"
+                                f"{head.get('traceback', '')}", program, label))
     merged = torch.frombuffer(bytearray(data), dtype=torch.float32).reshape(info.shape)
     if not bool(torch.isfinite(merged).all()):
-        raise MergeError(f"{program}: merged tensor {info.name!r} holds NaN or infinite values")
+        raise MergeError(f"{label}: merged tensor {info.name!r} holds NaN or infinite values")
     result = base + scale * (merged - base)
     dtype = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16,
              "BF16": torch.bfloat16}[info.dtype]

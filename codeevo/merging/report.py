@@ -3,6 +3,8 @@ zoos and optionally the held-out suite, with bootstrap intervals over zoos.
 
 Each program is scored by the problem's own evaluator through ``codeevo.evaluate``; the
 held-out zoos are the same evaluator with ``{"split": "heldout"}`` merged into its config.
+Data-free and data-assisted methods (those that read calibration data) are ranked in separate
+tables, never together (``track_tables``).
 Successful scores are cached under ``$CODEEVO_CACHE/report/``, keyed by the program, the
 evaluator config and the evaluator's source files, so a second report (or a report on another
 run of the same problem) only evaluates what is new. The
@@ -22,9 +24,11 @@ from typing import Any
 
 from codeevo.config import RunConfig, deep_merge
 from codeevo.merging.intervals import Interval, bootstrap_mean, paired_difference
+from codeevo.merging.program import track as program_track
 from codeevo.problem import Problem
 
 COLUMNS = ("normalized_acc", "gap_closed", "worst_task")
+TRACKS = ("data-free", "data-assisted")
 _NAMES = {"normalized_acc": "norm. acc", "gap_closed": "gap closed", "worst_task": "worst task"}
 _SPLITS = {"search": "search zoos", "heldout": "held-out suite"}
 
@@ -38,13 +42,15 @@ class ReportRow:
     errors: dict[str, str] = field(default_factory=dict)
     per_zoo: dict[str, list[float]] = field(default_factory=dict)  # split -> norm. acc per zoo
     baseline: bool = False
+    track: str = "data-free"
 
     def interval(self, split: str) -> Interval | None:
         zoos = self.per_zoo.get(split)
         return bootstrap_mean(zoos) if zoos else None
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"method": self.method, "baseline": self.baseline,
+        out: dict[str, Any] = {"method": self.method, "track": self.track,
+                               "baseline": self.baseline,
                                "results": self.results, "errors": self.errors,
                                "per_zoo": self.per_zoo, "intervals": {}}
         for split in self.per_zoo:
@@ -119,7 +125,7 @@ async def score_programs(
     rows = []
     base_cfg = problem.config.evaluator.config
     for name, program in programs.items():
-        row = ReportRow(name, baseline=name in baselines)
+        row = ReportRow(name, baseline=name in baselines, track=program_track(program))
         for split in splits:
             cfg = deep_merge(base_cfg, {"split": split})
             cached = cache_dir / f"{score_key(problem, program, cfg)}.json" if cache_dir else None
@@ -137,6 +143,8 @@ async def score_programs(
                     cached.write_text(json.dumps(metrics) + "\n")
             row.results[split] = {k: float(metrics.get(k, 0.0)) for k in COLUMNS}
             row.per_zoo[split] = per_zoo_scores(metrics)
+            # The evaluator knows whether calibration data was actually read.
+            row.track = TRACKS[int(bool(metrics.get("data_assisted")))]
         rows.append(row)
     return rows
 
@@ -183,9 +191,24 @@ def markdown_table(rows: list[ReportRow], splits: tuple[str, ...]) -> str:
     return "\n\n".join(parts)
 
 
+def track_tables(rows: list[ReportRow], splits: tuple[str, ...]) -> str:
+    """One table per track, each ranked by the first split's normalized accuracy (failures
+    last); data-free and data-assisted methods never share a table."""
+    out = []
+    for track in TRACKS:
+        group = [r for r in rows if r.track == track]
+        if not group:
+            continue
+        group.sort(key=lambda r: -r.results.get(splits[0], {}).get("normalized_acc", -1.0))
+        out.append(f"{track} methods\n\n" + markdown_table(group, splits))
+    return "\n\n".join(out)
+
+
 def report_json(rows: list[ReportRow], splits: tuple[str, ...]) -> dict[str, Any]:
-    return {"rows": [r.as_json() for r in rows],
-            "differences": [d.as_json() for s in splits for d in differences(rows, s)]}
+    """Rows and paired differences; a difference never pairs methods of different tracks."""
+    diffs = [d.as_json() for track in TRACKS for s in splits
+             for d in differences([r for r in rows if r.track == track], s)]
+    return {"rows": [r.as_json() for r in rows], "differences": diffs}
 
 
 def run_report(

@@ -22,7 +22,10 @@ from presets import SCALES, check_config  # type: ignore[import-not-found]
 from scoring import check_merged, expert_accuracies, load_zoo, score_merged  # type: ignore[import-not-found]
 from user_zoo import load_user, score_user  # type: ignore[import-not-found]
 
-DRIVER = (Path(__file__).resolve().parent / "driver.py").read_text()
+HERE = Path(__file__).resolve().parent
+DRIVER = (HERE / "driver.py").read_text()
+# The forward passes a data-assisted candidate may run (no data, no secrets in it).
+MODELS = (HERE / "models.py").read_bytes()
 
 
 def resolve_device(want: str) -> tuple[str, str | None]:
@@ -55,16 +58,21 @@ def setup(ctx: Any) -> None:
         ctx.state.update(user=load_user(ctx.assets / "user"), zoos=[base], weights=[blob],
                          device=device, device_note=note)
         return
+    calib: dict[str, bytes] = {}
     for i, info in enumerate(manifest["zoos"]):
         blob = (ctx.assets / f"weights_{i}.npz").read_bytes()
         weights.append(blob)
         with np.load(io.BytesIO(blob)) as w, np.load(ctx.assets / f"eval_{i}.npz") as e:
             arrays = {**{k: w[k] for k in w.files}, **{k: e[k] for k in e.files}}
-        zoo = load_zoo(arrays, info["names"], info["tasks"], device)
+        zoo = load_zoo(arrays, info["names"], info["tasks"], device, info.get("model"))
         experts = {s: expert_accuracies(zoo, s) for s in ("val", "test")}
         zoos.append((zoo, experts))
+        if manifest.get("calibration"):
+            # Unlabeled training inputs + heads only (calibration.py): what the candidate gets.
+            calib[f"calib_{i}.npz"] = (ctx.assets / f"calib_{i}.npz").read_bytes()
     labels = [str(info.get("label", f"zoo{i}")) for i, info in enumerate(manifest["zoos"])]
-    ctx.state.update(zoos=zoos, weights=weights, device=device, device_note=note, labels=labels)
+    ctx.state.update(zoos=zoos, weights=weights, calib=calib, device=device, device_note=note,
+                     labels=labels)
 
 
 def _fail(status: str, reason: str, artifacts: dict[str, str]) -> dict[str, Any]:
@@ -79,9 +87,14 @@ def fitness(ctx: Any) -> dict[str, Any]:
     if ctx.state["device_note"]:
         artifacts["device"] += f" ({ctx.state['device_note']})"
     files = {f"zoo{i}.npz": blob for i, blob in enumerate(ctx.state["weights"])}
+    calibrated = bool(ctx.state.get("calib"))
+    if calibrated:
+        files.update(ctx.state["calib"])
+        files["calib_model.py"] = MODELS
+    models = [zoo.model for zoo, _ in zoos] if calibrated else []
     run = ctx.run_candidate(
         driver=DRIVER, files=files,
-        kwargs={"zoos": len(zoos), "device": "cpu"},
+        kwargs={"zoos": len(zoos), "device": "cpu", "calibration": calibrated, "models": models},
         timeout=float(ctx.config.get("time_limit", 60)),
     )
     if run.stdout:
@@ -116,6 +129,8 @@ def fitness(ctx: Any) -> dict[str, Any]:
         "pretrained_acc": float(np.mean([r.pretrained for r in results])),
         "scale": float(np.mean([r.scale for r in results])),
         "merge_seconds": float(sum((run.value or {}).get("seconds", [0.0]))),
+        # 1 when the merge read calibration data: such methods rank in their own table.
+        "data_assisted": float(bool((run.value or {}).get("data_assisted"))),
     }
     per_zoo = [r.normalized for r in results]
     metrics.update(zoos=float(len(results)), normalized_min=float(min(per_zoo)),

@@ -2,8 +2,10 @@
 
 Each zoo is cached under ``<cache_dir>/merge-zoo/<sha of its spec>/``; the assets folder
 ``<cache_dir>/merge-assets/<sha of the zoo list>/`` holds, per zoo ``i``:
-``weights_<i>.npz`` (base + experts: the only thing a candidate ever receives),
-``eval_<i>.npz`` (frozen heads, val/test data: evaluator only) and ``manifest.json``.
+``weights_<i>.npz`` (base + experts: the only thing a data-free candidate receives),
+``eval_<i>.npz`` (frozen heads, val/test data: evaluator only), on the data-assisted track
+``calib_<i>.npz`` (unlabeled training inputs + heads, see ``calibration.py``) and
+``manifest.json``. Zoos of any family (``families.ZooSpecLike``) are built by their spec.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+from calibration import calibration_set, per_task  # type: ignore[import-not-found]  # noqa: E402
+from families import ZooSpecLike  # type: ignore[import-not-found]  # noqa: E402
 from presets import split_zoos  # type: ignore[import-not-found]  # noqa: E402
-from zoo import ZooSpec, build_zoo  # type: ignore[import-not-found]  # noqa: E402
 
 
 def _private(path: Path) -> Path:
@@ -35,14 +38,14 @@ def spec_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def cached_zoo(spec: ZooSpec, cache_dir: Path) -> Path:
+def cached_zoo(spec: ZooSpecLike, cache_dir: Path) -> Path:
     """The folder of a built zoo, building it on a cache miss (atomically, by rename)."""
     final = _private(cache_dir / "merge-zoo") / spec_hash(spec.key())
     if (final / "meta.json").is_file():
         return final
     tmp = final.with_name(final.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    build_zoo(spec, tmp)
+    spec.build(tmp)
     try:
         tmp.rename(final)
     except OSError:  # another process built it first
@@ -95,11 +98,17 @@ def prepare_user_zoo(folder: Path, cache_dir: Path) -> Path:
 
 def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
     """Assets for the configured split (or for a bring-your-own zoo, ``user_zoo``)."""
+    calib = per_task(config)
     if config.get("user_zoo"):
+        if calib:
+            raise ValueError("evaluator.config.calibration: not available with user_zoo (the "
+                             "data-assisted track needs a built-in zoo's forward pass)")
         return prepare_user_zoo(Path(str(config["user_zoo"])), cache_dir)
     labelled = split_zoos(config)
-    keys = {"zoos": [s.key() for _, s in labelled], "labels": [label for label, _ in labelled],
-            "manifest": 2}
+    keys: Any = {"zoos": [s.key() for _, s in labelled], "labels": [label for label, _ in labelled],
+                 "manifest": 2}
+    if calib:
+        keys["calibration"] = calib
     out = _private(cache_dir / "merge-assets") / spec_hash(keys)
     if (out / "manifest.json").is_file():
         return out
@@ -116,9 +125,14 @@ def prepare(config: dict[str, Any], cache_dir: Path) -> Path:
         np.savez(tmp / f"weights_{i}.npz", **weights)
         np.savez(tmp / f"eval_{i}.npz", **private)
         zoos.append({"label": label, "seed": spec.seed, "tasks": meta["tasks"],
-                     "names": meta["names"],
+                     "names": meta["names"], "model": spec.model(),
                      "expert_acc": meta["expert_acc"], "pretrained_acc": meta["pretrained_acc"]})
-    (tmp / "manifest.json").write_text(json.dumps({"zoos": zoos}, indent=1) + "\n")
+        if calib:
+            arrays, picked = calibration_set(spec, calib, private)
+            np.savez(tmp / f"calib_{i}.npz", **arrays)
+            zoos[-1]["calibration_ids"] = picked
+    manifest = {"zoos": zoos, "calibration": calib}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     try:
         tmp.rename(out)
     except OSError:

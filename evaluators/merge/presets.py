@@ -2,7 +2,9 @@
 
 ``evaluator.config`` keys (all optional):
 
-- ``preset``: ``default`` (CPU, ~10 s a zoo) or ``gpu-large`` (wider backbone, 12 tasks).
+- ``preset``: ``default`` (CPU, ~10 s a zoo), ``gpu-large`` (wider backbone, 12 tasks) or
+  ``transformer`` (a small BERT-style encoder on synthetic sequence tasks, ``transformer_zoo.py``;
+  one group of zoos per split, its held-out tasks disjoint from its search tasks).
 - ``split``: ``search`` (fitness) or ``heldout`` (reports: the preset's held-out suite of
   ``heldout.py``, disjoint from the search split in seeds and tasks).
 - ``zoo``: overrides of the preset's shared settings (width, depth, augment, pretrain, probe,
@@ -16,13 +18,19 @@
   search tasks for ``search``, the mixed held-out family for ``heldout``).
 - ``scales``: the λ grid; ``device``: auto | cpu | cuda[:N]; ``time_limit``: seconds for the
   candidate's merges (all zoos together).
+- ``calibration``: ``{per_task: N}`` turns on the data-assisted track (``calibration.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from calibration import per_task  # type: ignore[import-not-found]
+from families import ZooSpecLike  # type: ignore[import-not-found]
 from heldout import SUITES, TASK_FAMILIES, SuiteEntry, check_disjoint  # type: ignore[import-not-found]
+from transformer_zoo import PRESET as TRANSFORMER  # type: ignore[import-not-found]
+from transformer_zoo import ZOO_KEYS as TRANSFORMER_KEYS  # type: ignore[import-not-found]
+from transformer_zoo import transformer_specs  # type: ignore[import-not-found]
 from zoo import Recipe, ZooSpec  # type: ignore[import-not-found]
 
 POOL = [
@@ -69,13 +77,14 @@ PRESETS: dict[str, dict[str, Any]] = {
              "finetune": {"optimizer": "adam", "steps": 500, "lr": 5e-4, "batch": 128}},
         ],
     },
+    "transformer": TRANSFORMER,
 }
 
 SCALES = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0]
 _ZOO_KEYS = {"width", "depth", "augment", "pool", "probe_shots", "pretrain", "probe", "finetune"}
 _SPLIT_KEYS = {"seeds", "tasks", "k", "finetune"}
 TOP_KEYS = {"preset", "split", "zoo", "search", "heldout", "scales", "device", "time_limit",
-            "user_zoo"}
+            "user_zoo", "calibration"}
 
 
 def check_config(config: dict[str, Any]) -> None:
@@ -91,18 +100,20 @@ def check_config(config: dict[str, Any]) -> None:
     split = config.get("split", "search")
     if split not in ("search", "heldout"):
         raise ValueError(f"evaluator.config.split: must be search or heldout, got {split!r}")
-    for key, allowed in (("zoo", _ZOO_KEYS), ("search", _SPLIT_KEYS), ("heldout", _SPLIT_KEYS)):
+    per_task(config)
+    zoo_keys = TRANSFORMER_KEYS if PRESETS[preset].get("family") == "bert" else _ZOO_KEYS
+    for key, allowed in (("zoo", zoo_keys), ("search", _SPLIT_KEYS), ("heldout", _SPLIT_KEYS)):
         bad = set(config.get(key) or {}) - allowed
         if bad:
             raise ValueError(f"evaluator.config.{key}: unknown keys {sorted(bad)}")
 
 
-def zoo_specs(config: dict[str, Any]) -> list[ZooSpec]:
+def zoo_specs(config: dict[str, Any]) -> list[ZooSpecLike]:
     """The zoos of the configured split, in order."""
     return [spec for _, spec in split_zoos(config)]
 
 
-def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
+def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpecLike]]:
     """(label, spec) of each zoo of the configured split, in order. A held-out split is
     checked disjoint (seeds and tasks) from the search split of the same config."""
     check_config(config)
@@ -111,7 +122,10 @@ def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
     split = config.get("split", "search")
     shared = {**preset["zoo"], **(config.get("zoo") or {})}
     user = config.get(split) or {}
-    if {"seeds", "tasks"} & set(user):  # the user's own group replaces the preset's zoos
+    if preset.get("family") == "bert":  # one group of zoos per split (transformer_zoo.PRESET)
+        part = {**preset[split], **user}
+        zoos = _group_zoos(split, part, shared, bert=True)
+    elif {"seeds", "tasks"} & set(user):  # the user's own group replaces the preset's zoos
         # Without tasks: the search split keeps the preset's search tasks (from the pool), the
         # held-out split takes the mixed held-out family; so the two stay disjoint.
         default = (list(TASK_FAMILIES["mixed"]) if split == "heldout"
@@ -135,8 +149,8 @@ def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
     return zoos
 
 
-def _group_zoos(split: str, part: dict[str, Any],
-                shared: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
+def _group_zoos(split: str, part: dict[str, Any], shared: dict[str, Any],
+                bert: bool = False) -> list[tuple[str, ZooSpecLike]]:
     pool = list(shared["pool"])
     tasks = [pool[t] if isinstance(t, int) else str(t) for t in part.get("tasks", pool)]
     if part.get("k"):
@@ -144,6 +158,10 @@ def _group_zoos(split: str, part: dict[str, Any],
     if not tasks:
         raise ValueError(f"evaluator.config.{split}.tasks: no tasks")
     ft = {**shared["finetune"], **(part.get("finetune") or {})}
+    if bert:
+        tspecs = transformer_specs(shared, tasks, ft, [int(seed) for seed in part["seeds"]])
+        return [(f"{split}:bert{t.hidden}x{t.layers}/{t.finetune.optimizer}/s{t.seed}", t)
+                for t in tspecs]
     specs = [_spec(int(seed), tasks, shared, ft) for seed in part["seeds"]]
     return [(f"{split}:{s.width}x{s.depth}/{s.finetune.optimizer}/s{s.seed}", s) for s in specs]
 

@@ -9,11 +9,12 @@ accuracy / expert accuracy (test split for test, validation split for validation
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
+from models import features  # type: ignore[import-not-found]
 
 DEFAULT_SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
@@ -28,13 +29,11 @@ class Zoo:
     heads: list[tuple[torch.Tensor, torch.Tensor]]
     data: dict[str, list[tuple[torch.Tensor, torch.Tensor]]]  # "val"/"test" -> per task (x, y)
     tasks: list[str]
-
-    @property
-    def depth(self) -> int:
-        return len(self.names) // 2
+    model: dict[str, Any] = field(default_factory=lambda: {"family": "mlp"})  # see models.py
 
 
-def load_zoo(arrays: Any, names: list[str], tasks: list[str], device: str) -> Zoo:
+def load_zoo(arrays: Any, names: list[str], tasks: list[str], device: str,
+             model: dict[str, Any] | None = None) -> Zoo:
     """Build a Zoo from the arrays of a zoo.npz (a mapping name -> array)."""
 
     def t(key: str) -> torch.Tensor:
@@ -48,13 +47,14 @@ def load_zoo(arrays: Any, names: list[str], tasks: list[str], device: str) -> Zo
         heads=[(t(f"head{i}/W"), t(f"head{i}/b")) for i in range(k)],
         data={s: [(t(f"{s}{i}/x"), t(f"{s}{i}/y")) for i in range(k)] for s in ("val", "test")},
         tasks=tasks,
+        model=dict(model or {"family": "mlp"}),
     )
 
 
-def forward(weights: dict[str, torch.Tensor], x: torch.Tensor, depth: int) -> torch.Tensor:
-    for i in range(depth):
-        x = torch.relu(x @ weights[f"layers.{i}.weight"].t() + weights[f"layers.{i}.bias"])
-    return x
+def forward(zoo: Zoo, weights: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Backbone features in batches (bounded memory for the transformer zoos)."""
+    return torch.cat([features(zoo.model, weights, x[i : i + 1024])
+                      for i in range(0, len(x), 1024)])
 
 
 @torch.no_grad()
@@ -62,7 +62,7 @@ def accuracies(zoo: Zoo, weights: dict[str, torch.Tensor], split: str) -> list[f
     """Accuracy of one backbone on every task of the zoo (each with its frozen head)."""
     out = []
     for (w, b), (x, y) in zip(zoo.heads, zoo.data[split], strict=False):
-        pred = (forward(weights, x, zoo.depth) @ w.t() + b).argmax(1)
+        pred = (forward(zoo, weights, x) @ w.t() + b).argmax(1)
         out.append(float((pred == y).float().mean()))
     return out
 
@@ -92,7 +92,7 @@ def expert_accuracies(zoo: Zoo, split: str) -> list[float]:
     out = []
     for k, (w, b) in enumerate(zoo.heads):
         x, y = zoo.data[split][k]
-        pred = (forward(zoo.experts[k], x, zoo.depth) @ w.t() + b).argmax(1)
+        pred = (forward(zoo, zoo.experts[k], x) @ w.t() + b).argmax(1)
         out.append(max(float((pred == y).float().mean()), 1e-6))
     return out
 

@@ -20,7 +20,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -53,6 +53,8 @@ class Recipe:
 class ZooSpec:
     """Everything that determines one zoo (its content address is a hash of this)."""
 
+    family: ClassVar[str] = "mlp"
+
     seed: int
     tasks: tuple[str, ...]
     width: int = 128
@@ -71,6 +73,18 @@ class ZooSpec:
             "finetune": self.finetune.__dict__, "probe_shots": self.probe_shots,
             "version": 1,
         }
+
+    def model(self) -> dict[str, Any]:
+        """The forward pass this zoo's weights need (``models.features``)."""
+        return {"family": "mlp"}
+
+    def build(self, out: Path) -> dict[str, Any]:
+        return build_zoo(self, out)
+
+    def train_inputs(self, task: int) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, sample ids) of task `task`'s training split, as its expert was trained on."""
+        images, digits, ids = load_digits_split(self.seed)["train"]
+        return parse_task(self.tasks[task]).apply(images, digits, ids)[0], ids
 
 
 class Backbone(nn.Module):

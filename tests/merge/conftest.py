@@ -64,3 +64,43 @@ def default_zoos(default_assets: Path) -> list[Any]:
 
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+
+def load_zoos(assets: Path, calibration: bool = False) -> list[Any]:
+    """(zoo, expert accuracies[, Calibration]) per zoo of a prepared assets folder."""
+    import json
+
+    import numpy as np
+    import torch
+    from models import Calibration  # type: ignore[import-not-found]
+    from scoring import expert_accuracies, load_zoo  # type: ignore[import-not-found]
+
+    manifest = json.loads((assets / "manifest.json").read_text())
+    out = []
+    for i, info in enumerate(manifest["zoos"]):
+        with np.load(assets / f"weights_{i}.npz") as w, np.load(assets / f"eval_{i}.npz") as e:
+            arrays = {**{k: w[k] for k in w.files}, **{k: e[k] for k in e.files}}
+        zoo = load_zoo(arrays, info["names"], info["tasks"], "cpu", info.get("model"))
+        entry: tuple[Any, ...] = (zoo, {s: expert_accuracies(zoo, s) for s in ("val", "test")})
+        if calibration:
+            k = len(info["tasks"])
+            with np.load(assets / f"calib_{i}.npz") as c:
+                calib = Calibration(
+                    zoo.model, [torch.from_numpy(c[f"x{t}"]) for t in range(k)],
+                    [(torch.from_numpy(c[f"head{t}/W"]), torch.from_numpy(c[f"head{t}/b"]))
+                     for t in range(k)])
+            entry = (*entry, calib)
+        out.append(entry)
+    return out
+
+
+def merged_by(program: ModuleType, zoo: Any, calib: Any = None) -> dict[str, Any]:
+    """What a baseline program returns on one zoo (data-assisted ones get `calib`)."""
+    import torch
+
+    if calib is not None:
+        merged = program.merge_model(zoo.base, zoo.experts, calib)
+        return {n: t.detach() for n, t in merged.items()}
+    with torch.no_grad():
+        return {n: program.merge_tensor(zoo.base[n], [e[n] for e in zoo.experts], n)
+                for n in zoo.names}

@@ -43,7 +43,7 @@ def test_search_and_heldout_differ_in_seeds_and_tasks() -> None:
     assert len(custom) == 1 and len(custom[0].tasks) == 3
     assert custom[0].finetune.optimizer == "adam"
     assert zoo_specs({"preset": "gpu-large"})[0].width > search[0].width
-    assert set(PRESETS) == {"default", "gpu-large"}
+    assert set(PRESETS) == {"default", "gpu-large", "transformer"}
 
 
 def test_unknown_config_keys_are_errors() -> None:
