@@ -20,6 +20,8 @@ class Status(StrEnum):
     OOM = "oom"  # memory limit hit
     CRASHED = "crashed"  # the sandbox/runner died without a result
     TAMPERED = "tampered"  # the result channel carried more or other than one result line
+    INFRA = "infra"  # the evaluation infrastructure failed (node lost, retries spent): not the
+    # candidate's fault, so it is counted apart from evaluations and failures, never inserted
 
 
 class EvalResult(BaseModel):

@@ -286,6 +286,54 @@ class EngineConfig(_Model):
     )
 
 
+class ExecutorConfig(_Model):
+    """Where evaluations run: this machine (local) or the nodes of a Ray cluster (ray)."""
+
+    kind: Literal["local", "ray"] = Field(
+        default="local", description="local: this machine's sandbox; ray: a Ray cluster's nodes"
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="auto (the cluster this machine belongs to), HOST:PORT, or ray://HOST:10001; "
+        "default: RAY_ADDRESS, else a private single-machine Ray instance",
+    )
+    slots_per_node: int | None = Field(
+        default=None, ge=1,
+        description="evaluations at a time per node (default: the node's CPUs / sandbox.cpus, "
+        "or its GPUs / GPUs per job for GPU jobs)",
+    )
+    gpus_per_job: float | None = Field(
+        default=None, ge=0,
+        description="GPUs a job asks of Ray (default: 1 / sandbox.gpu_concurrency for "
+        "docker-gpu, else 0)",
+    )
+    prefetch_per_node: int = Field(
+        default=1, ge=0,
+        description="jobs sent to a node beyond its slots, waiting there, so a freed slot "
+        "starts the next job without a round trip to the driver",
+    )
+    max_retries: int = Field(
+        default=3, ge=0, description="times a job whose node died is re-issued on another node"
+    )
+    node_wait_s: float = Field(
+        default=300.0, gt=0,
+        description="seconds a job waits while no node can take it before it fails as infra",
+    )
+    max_consecutive_infra: int = Field(
+        default=10, ge=1,
+        description="infrastructure failures in a row before the run stops (resume continues)",
+    )
+    ready_timeout_s: float = Field(
+        default=180.0, gt=0, description="seconds a node's evaluator may take to start"
+    )
+    rpc_margin_s: float = Field(
+        default=120.0, gt=0,
+        description="seconds past a job's own deadline (stage timeouts + slack, once more for "
+        "each job it may wait behind on its node) before its node counts as unresponsive and "
+        "the job is re-issued",
+    )
+
+
 Auto = Literal["auto"]
 
 
@@ -368,6 +416,7 @@ class RunConfig(_Model):
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     novelty: NoveltyConfig = Field(default_factory=NoveltyConfig)
     bandit: BanditConfig = Field(default_factory=BanditConfig)
     insights: InsightsConfig = Field(default_factory=InsightsConfig)

@@ -22,6 +22,8 @@ from codeevo.candidate import Candidate, EvalResult, Status, candidate_id
 from codeevo.config import RunConfig
 from codeevo.errors import CodeevoError, ProviderError
 from codeevo.events import EventLog
+from codeevo.executor.base import Evaluation, Executor
+from codeevo.executor.local import LocalExecutor
 from codeevo.lineage.base import LineageStore
 from codeevo.lineage.index import LineageIndex, Row
 from codeevo.lineage.rules import is_evaluated
@@ -51,10 +53,20 @@ from codeevo.steering import Steering
 
 # Consecutive proposals that never reach the sandbox before the run is declared stalled.
 STALL_LIMIT = 500
+# How often a loop waiting on busy slots looks again at the executor's capacity (a Ray
+# cluster's grows when a node joins).
+CAPACITY_POLL_S = 1.0
 
 
 class SeedError(CodeevoError):
     """The seed program failed; evolution has nothing to start from."""
+
+    exit_code = 1
+
+
+class SeedInfraError(CodeevoError):
+    """The infrastructure could not evaluate a seed program. Nothing of it was recorded, so
+    `codeevo resume` (or a new run) evaluates the seeds first."""
 
     exit_code = 1
 
@@ -94,7 +106,8 @@ class Engine:
         problem: Problem,
         config: RunConfig,
         *,
-        sandbox: Sandbox,
+        sandbox: Sandbox | None = None,
+        executor: Executor | None = None,
         operators: dict[str, Operator],
         mix: dict[str, float],
         store: LineageStore,
@@ -106,7 +119,16 @@ class Engine:
     ) -> None:
         self.problem = problem
         self.config = config
-        self.sandbox = sandbox
+        if executor is None:
+            if sandbox is None:
+                raise ValueError("the engine needs a sandbox or an executor")
+            # A bare sandbox scores on this machine, engine.eval_slots at a time (`auto` =
+            # usable cores, GPUs for docker-gpu: one function for engine and executors alike).
+            executor = LocalExecutor(sandbox, resolve_eval_slots(
+                config.engine.eval_slots, config.sandbox, getattr(sandbox, "name", None)))
+        elif sandbox is not None:
+            raise ValueError("give the engine a sandbox or an executor, not both")
+        self.executor: Executor = executor
         self.operators = operators
         self.mix = {k: w for k, w in mix.items() if w > 0 and k in operators}
         if not self.mix:
@@ -133,6 +155,7 @@ class Engine:
         self.seq = 0
         self.island_counter = 0
         self._consecutive_rejects = 0
+        self._consecutive_infra = 0
         self._stop_reason: str | None = None
         self._error_code: int | None = None
         self._finished = False
@@ -148,13 +171,9 @@ class Engine:
         self._running.set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._proposal_sem = asyncio.Semaphore(config.engine.proposal_slots)
-        # `eval_slots: auto` = usable cores (GPUs for docker-gpu): one function for engine
-        # and executors alike.
-        self.eval_slots = resolve_eval_slots(config.engine.eval_slots, config.sandbox,
-                                             getattr(sandbox, "name", None))
-        self._eval_sem = asyncio.Semaphore(self.eval_slots)
         self._t0 = time.monotonic()
         self._evals_at_start = 0
+        self.executor.on_event = self._emit  # nodes joining, jobs re-issued
 
     # ------------------------------------------------------------------ control
 
@@ -202,11 +221,12 @@ class Engine:
             index.add(Row.from_record(record, sha))
             cand = Candidate.model_validate(record)
             self.stats.account(cand)
-            if is_evaluated(cand.status):
+            if is_evaluated(cand.status):  # neither rejected nor an infrastructure failure
                 self._insert(cand, replay=True)
-            self.steering.restored(cand, self.stats.evaluations)
+            if cand.status != Status.INFRA:  # as live: steering never sees an infra result
+                self.steering.restored(cand, self.stats.evaluations)
             learner = self._learners.get(cand.operator)
-            if learner is not None:
+            if learner is not None and cand.status != Status.INFRA:
                 files = self.store.files(cand.id)
                 exchange = {k[len("exchange/"):]: v for k, v in files.items()
                             if k.startswith("exchange/")}
@@ -235,6 +255,11 @@ class Engine:
     # ------------------------------------------------------------------ main loop
 
     async def run(self) -> RunOutcome:
+        try:
+            await self.executor.start()
+        except BaseException:
+            await self.executor.close()
+            raise
         self._t0 = time.monotonic()
         self._evals_at_start = self.stats.evaluations
         self._emit(
@@ -243,7 +268,9 @@ class Engine:
             seed=self.config.seed,
             resumed=self._resumed,
             candidates=self.seq,
-            sandbox=getattr(self.sandbox, "name", "?"),
+            sandbox=self.executor.sandbox_name,
+            executor=self.executor.name,
+            **self.executor.usage().fields(),
             operators=self.mix,
         )
         for kind, fields in self.steering.started():
@@ -272,7 +299,7 @@ class Engine:
             self.stop("interrupted")
             await self._drain()
         finally:
-            await self.sandbox.close()
+            await self.executor.close()
         if self._stop_reason is not None and self.ceiling.active:
             self._stop_reason += f"; {self._spent_text()}"
         best = self.islands.best()
@@ -301,9 +328,16 @@ class Engine:
             parts.append(f"${cost:.4f} of ${b.max_cost:g}")
         return "spent " + ", ".join(parts)
 
+    @property
+    def eval_slots(self) -> int:
+        """Evaluation slots now (the executor's: a Ray cluster's follow its nodes)."""
+        return self.executor.usage().slots
+
     def _max_in_flight(self) -> int:
+        """Proposal slots plus the executor's evaluation slots now (a Ray cluster's follow
+        its nodes)."""
         e = self.config.engine
-        return e.max_in_flight or (e.proposal_slots + self.eval_slots)
+        return e.max_in_flight or (e.proposal_slots + max(1, self.executor.usage().slots))
 
     def _finish(self, reason: str) -> None:
         self._finished = True
@@ -326,17 +360,22 @@ class Engine:
             return f"stalled: {STALL_LIMIT} proposals in a row never reached the sandbox"
         return None
 
+    def _wall_spent(self) -> bool:
+        limit = self.config.budget.max_wall_seconds
+        return limit is not None and time.monotonic() - self._t0 >= limit
+
     async def _wait_some(self) -> None:
         if not self._tasks:
             await asyncio.sleep(0)
             return
-        timeout = None
+        timeout = CAPACITY_POLL_S
         b = self.config.budget
         if b.max_wall_seconds is not None:
-            timeout = max(0.0, b.max_wall_seconds - (time.monotonic() - self._t0)) + 0.01
+            left = max(0.0, b.max_wall_seconds - (time.monotonic() - self._t0)) + 0.01
+            timeout = min(timeout, left)
         done, _ = await asyncio.wait(self._tasks, timeout=timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
-        if not done and b.max_wall_seconds is not None:
+        if not done and self._wall_spent():
             self._finish(f"wall-time budget reached ({b.max_wall_seconds:g} s)")
             for task in list(self._tasks):
                 task.cancel()
@@ -374,21 +413,34 @@ class Engine:
             programs += [
                 ("baseline", name, text) for name, text in self.problem.baseline_programs().items()
             ]
+        first: EvalResult | None = None
         for operator, label, program in programs:
             t0 = time.monotonic()
-            result = await self._evaluate(program, f"{label}")
+            done = await self._evaluate(program, f"{label}")
+            result = done.result
+            first = first or result
+            if result.status == Status.INFRA:
+                raise SeedInfraError(f"the {label} program could not be evaluated: "
+                                     f"{result.reason}")
             cand = self._new_candidate(
-                Proposal(program=program, operator=operator), island=0, result=result
+                Proposal(program=program, operator=operator), island=0, result=result,
+                where=done,
             )
             cand.extra["label"] = label
             cand.timings = {"eval": round(result.elapsed, 4), **_eval_timings(result),
                             "total": round(time.monotonic() - t0, 4)}
-            await self._record(cand, program, result, Proposal(program=program, operator=operator))
+            await self._record(cand, program, result, Proposal(program=program, operator=operator),
+                               node=done.node)
         if self.islands.best() is None:
             seed = self.store.commit_of(candidate_id(0))
+            why = ""
+            if first is not None:
+                why = f": {first.status.value} at stage {first.stage}"
+                if first.reason:
+                    why += f" ({first.reason.strip().splitlines()[-1][:300]})"
             raise SeedError(
                 f"the seed program did not evaluate successfully (candidate {candidate_id(0)}, "
-                f"commit {seed[:10]}); see `codeevo best` / the lineage for its artifacts"
+                f"commit {seed[:10]}){why}; see `codeevo best` / the lineage for its artifacts"
             )
 
     # ------------------------------------------------------------------ one candidate
@@ -528,11 +580,12 @@ class Engine:
                 await self._finish_candidate(work, proposal, program, result, t0, t_prop, 0.0)
                 return await self._after_record()
         t1 = time.monotonic()
-        async with self._eval_sem:
-            t_queue = time.monotonic() - t1  # waiting for an eval slot
-            result = await self._evaluate(program, "candidate")
-        await self._finish_candidate(work, proposal, program, result, t0, t_prop,
-                                     time.monotonic() - t1 - t_queue, t_queue)
+        done = await self._evaluate(program, "candidate")
+        if done.result.status == Status.INFRA:
+            self.seen_hashes.discard(verdict.program_hash)  # not scored: it may come again
+        t_queue = done.queued  # waiting for an eval slot (the executor's)
+        await self._finish_candidate(work, proposal, program, done.result, t0, t_prop,
+                                     time.monotonic() - t1 - t_queue, t_queue, where=done)
         await self._after_record()
 
     def _archive_programs(self, island: int) -> dict[str, tuple[str, str]]:
@@ -556,7 +609,7 @@ class Engine:
                     break
         return self._stop_reason is None
 
-    async def _evaluate(self, program: str, label: str) -> EvalResult:
+    async def _evaluate(self, program: str, label: str) -> Evaluation:
         job = SandboxJob(
             program=program,
             entry=self.problem.entry_name,
@@ -568,18 +621,21 @@ class Engine:
             candidate_id=label,
             warm_imports=tuple(self.problem.config.warm_imports),
         )
-        result = await self.sandbox.evaluate(job)
+        done = await self.executor.evaluate(job)
+        result = done.result
         if result.status == Status.OK:
             feats = builtin_features(program)
             feats.update(result.features)
             result = result.model_copy(update={"features": feats})
-        return result
+            done = replace(done, result=result)
+        return done
 
     async def _finish_candidate(
         self, work: _Work, proposal: Proposal, program: str, result: EvalResult,
         t0: float, t_prop: float, t_eval: float, t_queue: float = 0.0,
+        where: Evaluation | None = None,
     ) -> None:
-        cand = self._new_candidate(proposal, island=work.island, result=result)
+        cand = self._new_candidate(proposal, island=work.island, result=result, where=where)
         # queue: waiting for an eval slot; eval: in the sandbox, split by _eval_timings into
         # startup (a runner started for it), setup (evaluator import + setup) and score.
         cand.timings = {"propose": round(t_prop, 4), "queue": round(t_queue, 4),
@@ -593,10 +649,23 @@ class Engine:
             while self._stop_reason is None and (self.seq < work.planned.seq
                                                  or self._pending_after <= self.seq):
                 await self._seq_changed.wait()
-        await self._record(cand, program, result, proposal)
+        await self._record(cand, program, result, proposal,
+                           node=where.node if where is not None else None)
 
-    def _new_candidate(self, proposal: Proposal, island: int, result: EvalResult) -> Candidate:
+    def _new_candidate(
+        self, proposal: Proposal, island: int, result: EvalResult,
+        where: Evaluation | None = None,
+    ) -> Candidate:
         program = proposal.program or ""
+        extra: dict[str, Any] = (
+            {"latency": round(proposal.latency, 4), "retries": proposal.retries}
+            if proposal.model else {}
+        )
+        if where is not None and self.executor.name != "local":
+            # Which cluster node scored it (a local run keeps candidate.json as it was).
+            extra["node"] = where.node
+            if where.attempts > 1:
+                extra["attempts"] = where.attempts
         return Candidate(
             id="",
             seq=-1,
@@ -614,12 +683,12 @@ class Engine:
             cost=proposal.cost,
             program_hash=program_hash(program) if program else "",
             entry=self.problem.entry_name,
-            extra={"latency": round(proposal.latency, 4), "retries": proposal.retries}
-            if proposal.model else {},
+            extra=extra,
         )
 
     async def _record(
-        self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal
+        self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal,
+        node: str | None = None,
     ) -> None:
         """Assign the id, insert into the archive, write the commit, emit events.
 
@@ -632,7 +701,7 @@ class Engine:
         cand.seq = self.seq
         cand.id = candidate_id(self.seq)
         self.seq += 1
-        if cand.program_hash:
+        if cand.program_hash and cand.status != Status.INFRA:
             self.seen_hashes.add(cand.program_hash)
         self.stats.account(cand)
         inserted, cell = self._insert(cand, replay=False, program=program, result=result)
@@ -646,19 +715,21 @@ class Engine:
             self._consecutive_rejects = 0
         commit = self.store.record(cand, program, files)
         learner = self._learners.get(cand.operator)
-        if learner is not None:
+        if learner is not None and cand.status != Status.INFRA:  # not the candidate's doing
             learner.observe(Outcome(cand, program, dict(proposal.exchange)))
-        self._recorded(cand, inserted, commit)
-        for kind, fields in self.steering.recorded(cand, self.stats.evaluations):
-            self._emit(kind, **fields)
+        self._recorded(cand, inserted, commit, node)
+        if cand.status != Status.INFRA:  # not the candidate's doing: nothing to learn from
+            for kind, fields in self.steering.recorded(cand, self.stats.evaluations):
+                self._emit(kind, **fields)
         self._progressed()
+        self._infra_check(result)
 
     def _progressed(self) -> None:
         """Wake what waits for a record or a start (a replay following its recording)."""
         self._seq_changed.set()
         self._seq_changed = asyncio.Event()
 
-    def _recorded(self, cand: Candidate, inserted: bool, commit: str) -> None:
+    def _recorded(self, cand: Candidate, inserted: bool, commit: str, node: str | None) -> None:
         best = self.islands.best()
         self._emit(
             "evaluated",
@@ -666,14 +737,26 @@ class Engine:
             model=cand.model, cost=cand.cost, tokens=cand.tokens,
             island=cand.island, status=cand.status.value, stage=cand.stage, reason=cand.reason,
             score=cand.score, cell=cand.cell, inserted=inserted, commit=commit,
-            timings=cand.timings,
+            timings=cand.timings, node=node,
         )
         if inserted:
             self._emit("inserted", id=cand.id, island=cand.island, cell=cand.cell,
                        score=cand.score)
         self._emit("progress", **self.stats.progress(
             best, time.monotonic() - self._t0, self.config.budget, self.seq,
-            self.stats.evaluations - self._evals_at_start))
+            self.stats.evaluations - self._evals_at_start), **self.executor.usage().fields())
+
+    def _infra_check(self, result: EvalResult) -> None:
+        """Stop the run when the infrastructure keeps failing (`codeevo resume` continues)."""
+        if result.status != Status.INFRA:
+            if result.status != Status.REJECTED:
+                self._consecutive_infra = 0
+            return
+        self._consecutive_infra += 1
+        limit = self.config.executor.max_consecutive_infra
+        if self._consecutive_infra >= limit:
+            self.stop(f"evaluation infrastructure failing: {limit} jobs in a row could not "
+                      f"be evaluated (last: {result.reason})", cancel=True)
 
     def _insert(
         self, cand: Candidate, replay: bool, program: str | None = None,
@@ -684,6 +767,8 @@ class Engine:
         inserted_any = False
         cell: tuple[int, ...] | None = None
         founder = cand.operator in ("seed", "baseline")
+        if cand.status == Status.INFRA:
+            return False, None  # never scored: neither inserted nor a step towards migration
         if cand.ok:
             home = cand.island
             if replay and home >= self.islands.num_islands:

@@ -1,4 +1,5 @@
-"""Score one program outside a run (``codeevo eval``, reports, baselines)."""
+"""Score one program outside a run (``codeevo eval``, reports, baselines), where the run
+would: this machine's sandbox, or a Ray cluster's node with ``--executor ray``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from codeevo.assets import prepare_assets
 from codeevo.candidate import EvalResult, Status
 from codeevo.config import RunConfig
 from codeevo.engine import builtin_features
+from codeevo.executor.base import Executor
+from codeevo.executor.local import LocalExecutor
+from codeevo.executor.select import make_executor
 from codeevo.problem import Problem
 from codeevo.sandbox.base import Sandbox, SandboxJob
 
@@ -28,13 +32,14 @@ async def evaluate_program(
     """
     problem.check_requirements()
     ev_cfg = problem.config.evaluator.config if evaluator_config is None else evaluator_config
-    own = sandbox is None
+    executor: Executor
     if sandbox is None:
-        from codeevo.sandbox.select import make_sandbox
-
-        sandbox, _ = make_sandbox(config, problem)
+        executor, _ = make_executor(config, problem)
+    else:
+        executor = LocalExecutor(sandbox, 1)
     try:
         assets = await asyncio.to_thread(prepare_assets, problem, ev_cfg)
+        await executor.start()
         job = SandboxJob(
             program=program,
             entry=problem.entry_name,
@@ -45,10 +50,10 @@ async def evaluate_program(
             assets_dir=assets,
             warm_imports=tuple(problem.config.warm_imports),
         )
-        result = await sandbox.evaluate(job)
+        result = (await executor.evaluate(job)).result
     finally:
-        if own:
-            await sandbox.close()
+        if sandbox is None:  # a sandbox handed in stays its owner's to close
+            await executor.close()
     if result.status == Status.OK:
         feats = builtin_features(program)
         feats.update(result.features)

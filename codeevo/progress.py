@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from codeevo.executor.base import occupancy_text, per_node_usage
+
 
 def _fmt_score(value: Any) -> str:
     return "-" if value is None else f"{value:.4f}"
@@ -26,6 +28,15 @@ def describe(p: dict[str, Any], width: int | None = None) -> str:
         (1, f"{p.get('rate', 0):.1f}/min"),
         (3, f"fail {fail_txt}"),
     ]
+    if isinstance(p.get("slots"), int):  # evaluation slots in use (on a cluster: its nodes)
+        nodes = int(p.get("nodes") or 0)
+        where = f" on {nodes} nodes" if nodes != 1 else ""
+        parts.append((2 if where else 5, f"slots {p.get('busy', 0)}/{p['slots']}{where}"))
+    per_node = per_node_usage(p.get("per_node"))
+    if per_node:  # each node's occupancy: the first thing a narrow line leaves out
+        parts.append((6, "nodes " + occupancy_text(per_node)))
+    if p.get("infra"):
+        parts.append((3, f"infra {p['infra']}"))
     if p.get("tokens"):
         parts.append((2, f"{p['tokens']} tok ${p.get('cost', 0):.4f}"))
         models = p.get("by_model") or {}

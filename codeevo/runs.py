@@ -26,6 +26,7 @@ from codeevo import __version__
 from codeevo.config import RunConfig, dump_yaml, load_config_file, validation_error
 from codeevo.errors import RunDirError
 from codeevo.events import EVENTS_FILE, read_events
+from codeevo.executor.base import per_node_usage
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,10 @@ class RunSummary:
     failures: dict[str, int] = field(default_factory=dict)
     rate: float | None = None  # evaluations per minute of the latest session, as reported
     budget_left: dict[str, Any] = field(default_factory=dict)
+    nodes: int | None = None  # evaluation nodes, their slots and the slots in use (latest)
+    slots: int | None = None
+    busy: int | None = None
+    per_node: dict[str, tuple[int, int]] = field(default_factory=dict)  # label → (busy, slots)
 
     def apply(self, event: dict[str, Any]) -> None:
         """Fold one event: start/stop/pause set the status, `progress` carries the totals."""
@@ -215,6 +220,12 @@ class RunSummary:
         budget = event.get("budget_left")
         if isinstance(budget, dict):
             self.budget_left = dict(budget)
+        for name in ("nodes", "slots", "busy"):
+            value = event.get(name)
+            if isinstance(value, int):
+                setattr(self, name, value)
+        if isinstance(event.get("per_node"), dict) or isinstance(event.get("nodes"), int):
+            self.per_node = per_node_usage(event.get("per_node"))
 
 
 def run_summary(path: Path) -> RunSummary:

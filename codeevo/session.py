@@ -18,11 +18,11 @@ from codeevo.budget import SpendCeiling
 from codeevo.config import RunConfig
 from codeevo.engine import Engine
 from codeevo.events import EventLog
+from codeevo.executor.select import make_executor
 from codeevo.lineage.store import GitLineageStore
 from codeevo.mutation.registry import make_operators_and_client
 from codeevo.problem import Problem, load_problem
 from codeevo.runs import RunDir
-from codeevo.sandbox.select import make_sandbox
 from codeevo.schedule import ReplayPlan
 from codeevo.steering import make_steering
 
@@ -81,21 +81,34 @@ async def open_session(
                                                                ceiling)
     if notice:
         notices.append(notice)
-    sandbox, how = make_sandbox(config, problem)
+    executor, how = make_executor(config, problem)
     notices.append(how)
-    assets = await asyncio.to_thread(prepare_assets, problem)
-    if resume:
-        run = RunDir.open(run_path)
-        run.acquire()
-        store = GitLineageStore.open(run.lineage_path)
-    else:
-        run = RunDir.create(run_path, problem.root, config, problem.metadata())
-        run.acquire()
-        store = GitLineageStore.create(run.lineage_path)
+    run: RunDir | None = None
+    try:
+        if resume:
+            run = RunDir.open(run_path)
+            run.acquire()
+        assets = await asyncio.to_thread(prepare_assets, problem)
+        # A cluster that cannot run a single job fails here, before a new run directory exists.
+        await executor.start()
+        if executor.name != "local":
+            use = executor.usage()
+            notices.append(f"executor: {use.nodes} node(s), {use.slots} evaluation slot(s)")
+        if run is not None:
+            store = GitLineageStore.open(run.lineage_path)
+        else:
+            run = RunDir.create(run_path, problem.root, config, problem.metadata())
+            run.acquire()
+            store = GitLineageStore.create(run.lineage_path)
+    except BaseException:
+        await executor.close()
+        if run is not None:
+            run.release()
+        raise
     events = EventLog(run.events_path)
     steering, steer_notes = make_steering(config, mix, client, run.path, store, problem.prompt)
     notices += steer_notes
-    engine = Engine(problem, config, sandbox=sandbox, operators=operators, mix=mix,
+    engine = Engine(problem, config, executor=executor, operators=operators, mix=mix,
                     store=store, events=events, assets_dir=assets, on_event=on_event,
                     ceiling=ceiling, steering=steering)
     engine.replay_plan = replay_plan
@@ -105,6 +118,7 @@ async def open_session(
         except BaseException:
             store.close()
             events.close()
+            await executor.close()
             run.release()
             raise
         # Only now, with the population rebuilt under the new settings, is config.yaml

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from codeevo.candidate import Candidate
+from codeevo.candidate import Candidate, Status
 from codeevo.config import BudgetConfig
 from codeevo.lineage.rules import is_evaluated
 
@@ -30,6 +30,7 @@ class RunStats:
     candidates: int = 0
     evaluations: int = 0  # candidates that reached a sandbox (seed included)
     ok: int = 0
+    infra: int = 0  # candidates the infrastructure could not evaluate (not evaluations)
     tokens: int = 0
     cost: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)  # "status:stage" → count
@@ -38,11 +39,13 @@ class RunStats:
 
     def account(self, cand: Candidate) -> None:
         self.candidates += 1
+        if cand.status == Status.INFRA:
+            self.infra += 1
         if is_evaluated(cand.status):
             self.evaluations += 1
         if cand.ok:
             self.ok += 1
-        else:
+        elif cand.status != Status.INFRA:
             self.failures[f"{cand.status.value}:{cand.stage or '-'}"] += 1
         t_in = int(cand.tokens.get("input", 0))
         t_out = int(cand.tokens.get("output", 0))
@@ -89,6 +92,7 @@ class RunStats:
             "candidates": candidates,
             "evaluations": self.evaluations,
             "ok": self.ok,
+            "infra": self.infra,
             "best_score": best.score if best else None,
             "best_id": best.id if best else None,
             "elapsed": round(elapsed, 3),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import asyncio
 import random
+from typing import Any
 
 from codeevo.candidate import EvalResult, Status
+from codeevo.executor.base import Evaluation, SlotUsage, infra_result
 from codeevo.mutation.base import Proposal, ProposalRequest
 from codeevo.sandbox.base import SandboxJob
 
@@ -95,3 +97,48 @@ class NudgeOperator:
             parents = (request.parent.candidate.id, request.second_parent.candidate.id)
         return Proposal(program="".join(out), operator="nudge", parents=parents,
                         exchange={"note.txt": f"nudged {var}"})
+
+
+class ElasticExecutor:
+    """The executor seam's double: LiteralSandbox scores, slots a test may change mid-run
+    (as a cluster's do when nodes join), and infrastructure failures on chosen calls."""
+
+    name = "elastic"
+    sandbox_name = "literal"
+
+    def __init__(self, slots: int = 1, delay: float = 0.0,
+                 infra_calls: set[int] | None = None, infra_from: int | None = None) -> None:
+        self.sandbox = LiteralSandbox(delay=delay)
+        self.slots = slots
+        self.busy = 0
+        self.max_busy = 0
+        self.calls = 0
+        self.infra_calls = infra_calls or set()
+        self.infra_from = infra_from
+        self.on_event: Any = None
+        self.started = False
+        self.closed = False
+
+    async def start(self) -> None:
+        self.started = True
+
+    def usage(self) -> SlotUsage:
+        return SlotUsage(nodes=1, slots=self.slots, busy=self.busy)
+
+    async def evaluate(self, job: SandboxJob) -> Evaluation:
+        self.calls += 1
+        call = self.calls
+        while self.busy >= self.slots:
+            await asyncio.sleep(0.001)
+        self.busy += 1
+        self.max_busy = max(self.max_busy, self.busy)
+        try:
+            if call in self.infra_calls or (self.infra_from is not None
+                                            and call >= self.infra_from):
+                return Evaluation(infra_result("node n1 lost (test)"), "n1", attempts=4)
+            return Evaluation(await self.sandbox.evaluate(job), f"n{call % 2}")
+        finally:
+            self.busy -= 1
+
+    async def close(self) -> None:
+        self.closed = True

@@ -34,6 +34,10 @@ def add_run_options(p: argparse.ArgumentParser, *, budget: bool = True,
         g.add_argument("--max-tokens", type=int, help="budget: LLM tokens")
         g.add_argument("--max-cost", type=float, metavar="DOLLARS", help="budget: LLM dollars")
     g.add_argument("--sandbox", choices=["auto", "local", "docker", "docker-gpu"])
+    g.add_argument("--executor", choices=["local", "ray"],
+                   help="where evaluations run: this machine, or a Ray cluster's nodes")
+    g.add_argument("--ray-address", metavar="ADDRESS",
+                   help="Ray cluster: auto, HOST:PORT or ray://HOST:10001 (implies --executor ray)")
     if not evolution:
         return
     g.add_argument("--model", action="append", default=[], metavar="LITELLM_MODEL",
@@ -109,11 +113,17 @@ def flag_layer(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
         "proposal_slots": "engine.proposal_slots",
         "eval_slots": "engine.eval_slots",
         "max_in_flight": "engine.max_in_flight",
+        "executor": "executor.kind",
+        "ray_address": "executor.ray_address",
     }
     for attr, path in mapping.items():
         value = getattr(args, attr, None)
         if value is not None:
             _set_path(flags, path, value)
+    if getattr(args, "ray_address", None):
+        if getattr(args, "executor", None) == "local":
+            raise ConfigError("--ray-address needs --executor ray (not local)")
+        _set_path(flags, "executor.kind", "ray")
     models = getattr(args, "model", []) or []
     if models:
         api_base = getattr(args, "api_base", None)

@@ -40,8 +40,14 @@ def register(sub: Any) -> None:
     listing.set_defaults(handler=_list)
 
     doctor = sub.add_parser(
-        "doctor", help="check the Docker engine, sandbox images, GPU runtime and API keys"
+        "doctor", help="check the Docker engine, sandbox images, GPU runtime and API keys "
+        "(--executor ray: every node of a Ray cluster)"
     )
+    doctor.add_argument("--executor", choices=["local", "ray"], default="local",
+                        help="ray: check the cluster's nodes instead of this machine")
+    doctor.add_argument("--ray-address", metavar="ADDRESS",
+                        help="Ray cluster: auto, HOST:PORT or ray://HOST:10001 "
+                        "(implies --executor ray)")
     doctor.set_defaults(handler=_doctor)
 
 
@@ -100,8 +106,18 @@ def _image_state(labels: dict[str, str] | None, want: str, key: str) -> str:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    """Report readiness; exit 1 when Docker or the current codeevo-cpu image is missing."""
-    del args
+    """Report readiness; exit 1 when Docker or the current codeevo-cpu image is missing (with
+    --executor ray: when a node cannot evaluate)."""
+    if args.executor == "ray" or args.ray_address:
+        try:
+            from codeevo.distributed.doctor import report
+        except ImportError as exc:
+            from codeevo.executor.select import RAY_MISSING
+
+            raise CodeevoError(f"{RAY_MISSING} ({exc})") from exc
+        code = report(args.ray_address)
+        _doctor_keys()
+        return code
     from codeevo.sandbox import images
     from codeevo.sandbox.docker import DockerUnavailableError, connect, image_labels
 
@@ -136,13 +152,17 @@ def _doctor(args: argparse.Namespace) -> int:
             print(f"gpu         --    no NVIDIA runtime ({', '.join(runtimes) or 'none'}): "
                   "--sandbox docker-gpu is unavailable (docker and local work)")
     _doctor_offline(images)
+    _doctor_keys()
+    return 0 if ok else 1
+
+
+def _doctor_keys() -> None:
     present = [k for k in KEY_NAMES if os.environ.get(k)]
     present += sorted(k for k in os.environ if k.endswith("_API_KEY") and k not in KEY_NAMES
                       and os.environ[k])
     missing = [k for k in KEY_NAMES if not os.environ.get(k)]
     print(f"api keys    {'ok  ' if present else '--  '}  set: {', '.join(present) or 'none'}; "
           f"not set: {', '.join(missing) or 'none'} (offline runs need none)")
-    return 0 if ok else 1
 
 
 def _doctor_offline(images: Any) -> None:

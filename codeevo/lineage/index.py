@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from codeevo.candidate import Candidate, Status, candidate_id
 from codeevo.lineage.lock import LineageError
-from codeevo.lineage.rules import is_evaluated, is_ok, rank_key
+from codeevo.lineage.rules import INFRA, is_evaluated, is_ok, rank_key
 
 if TYPE_CHECKING:
     from codeevo.lineage.base import LineageStore
@@ -247,7 +247,7 @@ class LineageIndex:
             self.roots.append(row.id)
         if is_evaluated(row.status):
             self.evaluations += 1
-        if row.program_hash:
+        if row.program_hash and row.status != INFRA:  # an infra failure may be proposed again
             self.program_hashes.add(row.program_hash)
         self._tally(row)
         if row.ok:

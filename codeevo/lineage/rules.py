@@ -13,6 +13,7 @@ from typing import Protocol
 
 OK = "ok"  # Status.OK's value (a StrEnum compares equal to it)
 REJECTED = "rejected"  # stopped before the sandbox: not an evaluation
+INFRA = "infra"  # the evaluation infrastructure failed (node lost): not an evaluation either
 
 
 class Ranked(Protocol):
@@ -34,8 +35,9 @@ def is_ok(status: str, score: float | None) -> bool:
 
 
 def is_evaluated(status: str) -> bool:
-    """Reached the sandbox (counts against an evaluation budget): anything but ``rejected``."""
-    return status != REJECTED
+    """Was scored (counts against an evaluation budget): anything but ``rejected`` (stopped
+    before the sandbox) and ``infra`` (the infrastructure failed, not the candidate)."""
+    return status not in (REJECTED, INFRA)
 
 
 def rank_key(item: Ranked) -> tuple[float, int, str]:

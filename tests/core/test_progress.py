@@ -32,3 +32,24 @@ def test_narrow_line_keeps_what_matters_and_never_cuts_a_part() -> None:
     assert "left evaluations=120" in describe(EVENT, 150)
     assert "openai/gpt-4.1:" not in describe(EVENT, 150)  # per-model costs go first
     assert "left" not in describe(EVENT, 90)  # and nothing less important fills a gap
+
+
+def test_line_shows_slots_nodes_and_infra() -> None:
+    base = {"best_score": 1.5, "rate": 12.0, "failures": {"failed:full": 2}}
+    assert describe(base) == "best 1.5000 | 12.0/min | fail failed:full=2"
+    local = describe({**base, "nodes": 1, "slots": 2, "busy": 2})
+    assert local.endswith("| slots 2/2")
+    cluster = describe({**base, "nodes": 3, "slots": 5, "busy": 4, "infra": 1})
+    assert "| slots 4/5 on 3 nodes | infra 1" in cluster
+    narrow = describe({**base, "nodes": 3, "slots": 5, "busy": 4}, 50)
+    assert "slots 4/5 on 3 nodes" in narrow  # a cluster's occupancy outranks failures
+    assert "slots" not in describe({**base, "nodes": 1, "slots": 2, "busy": 2}, 50)
+
+
+def test_line_shows_each_nodes_occupancy_and_drops_it_first() -> None:
+    base = {"best_score": 1.5, "rate": 12.0, "failures": {}, "nodes": 2, "slots": 3, "busy": 2,
+            "per_node": {"10.0.0.8/ef34ab": [0, 1], "10.0.0.7/ab12cd": [2, 2]}}
+    assert describe(base).endswith("| nodes 10.0.0.7/ab12cd 2/2, 10.0.0.8/ef34ab 0/1")
+    narrow = describe(base, 60)
+    assert "slots 2/3 on 2 nodes" in narrow and "ab12cd" not in narrow
+    assert "nodes 10" not in describe({**base, "per_node": {"x": "junk"}})  # malformed: left out

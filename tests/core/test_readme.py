@@ -25,6 +25,16 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "CODEEVO_REQUIRE_BROWSER=1" in ci and "bash .ci/browser-setup.sh" in ci
     setup = (ROOT / ".ci" / "browser-setup.sh").read_text()
     assert "apt-get install" in setup and "chromium-driver" in setup
+    assert "CODEEVO_REQUIRE_RAY=1" in ci
+
+
+def test_test_extra_brings_ray() -> None:
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    extras = meta["project"]["optional-dependencies"]
+    assert "codeevo[ray]" in extras["test"]
+    assert any(dep.startswith("ray[client]") for dep in extras["ray"])
 
 
 def test_install_commands_use_the_lock_and_ci_also_tries_the_newest() -> None:

@@ -36,7 +36,10 @@ EngineFactory = Callable[..., Engine]
 @pytest.fixture
 def make_engine(tmp_path: Path, toy_problem: Problem) -> EngineFactory:
     def factory(run: str = "run", *, resume: bool = False, sandbox: Any = None,
-                operator: Any = None, on_event: Any = None, **cfg: Any) -> Engine:
+                executor: Any = None, operator: Any = None, on_event: Any = None,
+                executor_config: dict[str, Any] | None = None, **cfg: Any) -> Engine:
+        if executor_config is not None:  # `executor` names the object, this its settings
+            cfg["executor"] = executor_config
         config = RunConfig.model_validate(cfg)
         path = tmp_path / run
         path.mkdir(exist_ok=True)
@@ -44,7 +47,8 @@ def make_engine(tmp_path: Path, toy_problem: Problem) -> EngineFactory:
         store = GitLineageStore.open(lineage) if resume else GitLineageStore.create(lineage)
         engine = Engine(
             toy_problem, config,
-            sandbox=sandbox or LiteralSandbox(),
+            sandbox=None if executor is not None else sandbox or LiteralSandbox(),
+            executor=executor,
             operators={"nudge": operator or NudgeOperator()},
             mix={"nudge": 1.0},
             store=store,

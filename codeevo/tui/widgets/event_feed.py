@@ -42,6 +42,8 @@ def describe(event: dict[str, Any]) -> Text | None:
             line.append(f"{status}@{event.get('stage') or '-'}", style="red")
             if event.get("reason"):
                 line.append(f" {str(event['reason'])[:60]}", style="dim")
+        if event.get("node") not in (None, "local"):
+            line.append(f" @{event['node']}", style="dim")
     elif kind == "migrated":
         line.append(f" {event.get('id')} island {event.get('source')} → {event.get('dest')}")
     elif kind == "stopped":

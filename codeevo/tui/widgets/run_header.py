@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Sparkline, Static
 
+from codeevo.executor.base import occupancy_text
 from codeevo.lineage.index import Row
 from codeevo.tui import format as fmt
 from codeevo.tui.run_state import RunState
@@ -58,11 +59,16 @@ class RunHeader(Horizontal):
         if best is not None:
             line1.append(f" ({best.id} {best.short})".replace(" )", ")"), style="dim")
         line2 = Text(f"cost {fmt.money(state.cost)}  tokens {fmt.count(state.tokens)}")
+        if state.slots is not None:
+            on = f" on {state.nodes} nodes" if state.nodes not in (None, 1) else ""
+            line2.append(f"  slots {state.busy or 0}/{state.slots}{on}")
         if state.budget_left:
             left = ", ".join(f"{k} {v}" for k, v in sorted(state.budget_left.items()))
             line2.append(f"  budget left: {left}")
         if state.stop_reason:
             line2.append(f"  stop: {state.stop_reason}", style="yellow")
+        if state.per_node:  # each node's slots in use (a wide cluster runs off the end)
+            line2.append(f"  nodes: {occupancy_text(state.per_node)}", style="dim")
         line3 = Text()
         if state.failures:
             worst = sorted(state.failures.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
