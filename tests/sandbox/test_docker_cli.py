@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from codeevo.cli import main
+from codeevo.sandbox.images import RECIPES
 
 pytestmark = pytest.mark.docker
 
@@ -20,7 +21,7 @@ def test_doctor_reports_engine_images_gpu_and_key_names(
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
     assert "engine      ok    Docker" in out
-    assert "codeevo-cpu:latest: ok (version 1)" in out
+    assert f"codeevo-cpu:latest: ok (version {RECIPES['cpu'].version})" in out
     assert "codeevo-gpu:latest" in out and "gpu " in out
     assert "OPENAI_API_KEY" in out and "MYPROVIDER_API_KEY" in out
     assert "not set: ANTHROPIC_API_KEY" in out
@@ -38,9 +39,10 @@ def test_sandbox_list_and_build_if_stale(cpu_image: str, docker_client: Any,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sandbox", "list"]) == 0
     out = capsys.readouterr().out
-    assert "codeevo-cpu:latest       ok (version 1)" in out
+    assert f"codeevo-cpu:latest       ok (version {RECIPES['cpu'].version})" in out
     assert main(["sandbox", "build", "cpu", "--offline", "--if-stale"]) == 0
-    assert "codeevo-cpu:latest is up to date (version 1)" in capsys.readouterr().out
+    version = RECIPES["cpu"].version
+    assert f"codeevo-cpu:latest is up to date (version {version})" in capsys.readouterr().out
 
 
 def test_offline_gpu_build_is_refused_with_the_alternative(
