@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from codeevo.config import BudgetConfig
 from codeevo.errors import CodeevoError
 
 TEMPLATE_TOKENS_PER_MESSAGE = 8
@@ -98,3 +99,34 @@ class SpendCeiling:
         if self.refused is None:
             self.refused = exc
         raise exc
+
+
+def budget_reason(b: BudgetConfig, ceiling: SpendCeiling, *, evaluations: int, elapsed: float,
+                  tokens: int, cost: float) -> str | None:
+    """Why a run must start nothing more (`evaluations` counts those in flight when a start is
+    being considered), or None. Tokens and dollars are reserved request by request by the LLM
+    client against `ceiling`; `tokens`/`cost` are what the recorded candidates spent."""
+    if b.max_evaluations is not None and evaluations >= b.max_evaluations:
+        return f"evaluation budget reached ({b.max_evaluations})"
+    if b.max_wall_seconds is not None and elapsed >= b.max_wall_seconds:
+        return f"wall-time budget reached ({b.max_wall_seconds:g} s)"
+    if ceiling.refused is not None:
+        return str(ceiling.refused)
+    if b.max_tokens is not None and tokens >= b.max_tokens:
+        return f"token budget reached ({b.max_tokens})"
+    if b.max_cost is not None and cost >= b.max_cost:
+        return f"cost budget reached (${b.max_cost:g})"
+    return None
+
+
+def spent_text(b: BudgetConfig, ceiling: SpendCeiling, tokens: int, cost: float) -> str:
+    """What the run spent against its token and dollar budgets (the stop line). The ceiling
+    also counts requests whose candidate was never recorded (cancelled at stop)."""
+    tokens = max(ceiling.spent_tokens, tokens)
+    cost = max(ceiling.spent_cost, cost)
+    parts = []
+    if b.max_tokens is not None:
+        parts.append(f"{tokens:,} of {b.max_tokens:,} tokens")
+    if b.max_cost is not None:
+        parts.append(f"${cost:.4f} of ${b.max_cost:g}")
+    return "spent " + ", ".join(parts)

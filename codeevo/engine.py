@@ -4,6 +4,10 @@ A freed slot starts new work at once (no generations, no barrier). Proposals and
 have separate limits; `max_in_flight` bounds candidates between selection and record (1 makes a
 run reproducible commit for commit). Every random choice comes from the run's seeded RNG, drawn
 synchronously when a candidate is started, so concurrency never reorders draws.
+
+This module is the loop's state machine and stays one piece (about 700 lines): what needs no
+engine state lives beside it (``records`` builds what is recorded, ``budget`` says when to stop,
+``schedule`` and ``replay_follow`` follow a recording, ``steering`` screens and chooses).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from codeevo.budget import BudgetReached, SpendCeiling
+from codeevo.budget import BudgetReached, SpendCeiling, budget_reason, spent_text
 from codeevo.candidate import Candidate, EvalResult, Status, candidate_id
 from codeevo.config import RunConfig
 from codeevo.errors import CodeevoError, ProviderError
@@ -35,8 +39,7 @@ from codeevo.mutation.base import (
     Proposal,
     ProposalRequest,
 )
-from codeevo.mutation.novelty import NoveltyVerdict
-from codeevo.mutation.screen import Screening, program_hash, screen
+from codeevo.mutation.screen import screen
 from codeevo.population.islands import IslandModel
 from codeevo.population.selection import (
     inspirations,
@@ -45,9 +48,18 @@ from codeevo.population.selection import (
     top_programs,
 )
 from codeevo.problem import Problem
+from codeevo.records import builtin_features, eval_timings, new_candidate, with_judge, with_parents
+from codeevo.replay_follow import FollowRecording
 from codeevo.sandbox.base import Sandbox, SandboxJob
 from codeevo.sandbox.slots import resolve_eval_slots
-from codeevo.schedule import EXCHANGE_TRAIL, ExchangeTrail, Planned, ReplayPlan, Stamp
+from codeevo.schedule import (
+    EXCHANGE_TRAIL,
+    ExchangeTrail,
+    Planned,
+    ReplayPlan,
+    Stamp,
+    as_recorded,
+)
 from codeevo.stats import RunStats
 from codeevo.steering import Steering
 
@@ -69,10 +81,6 @@ class SeedInfraError(CodeevoError):
     `codeevo resume` (or a new run) evaluates the seeds first."""
 
     exit_code = 1
-
-
-def builtin_features(program: str) -> dict[str, float]:
-    return {"code_length": float(len(program)), "code_lines": float(program.count("\n") + 1)}
 
 
 @dataclass
@@ -98,7 +106,7 @@ class _Work:
     started: float = field(default_factory=time.monotonic)
 
 
-class Engine:
+class Engine(FollowRecording):
     """Runs one evolution; owns the population, the RNG, the counters and the budgets."""
 
     def __init__(
@@ -316,17 +324,7 @@ class Engine:
                           best, self._error_code)
 
     def _spent_text(self) -> str:
-        """What the run spent against its token and dollar budgets (the stop line). The
-        ceiling also counts requests whose candidate was never recorded (cancelled at stop)."""
-        b = self.config.budget
-        tokens = max(self.ceiling.spent_tokens, self.stats.tokens)
-        cost = max(self.ceiling.spent_cost, self.stats.cost)
-        parts = []
-        if b.max_tokens is not None:
-            parts.append(f"{tokens:,} of {b.max_tokens:,} tokens")
-        if b.max_cost is not None:
-            parts.append(f"${cost:.4f} of ${b.max_cost:g}")
-        return "spent " + ", ".join(parts)
+        return spent_text(self.config.budget, self.ceiling, self.stats.tokens, self.stats.cost)
 
     @property
     def eval_slots(self) -> int:
@@ -344,21 +342,13 @@ class Engine:
         self._stop_reason = reason
 
     def _budget_reason(self, starting: bool) -> str | None:
-        b = self.config.budget
-        reserved = self.stats.evaluations + (len(self._tasks) if starting else 0)
-        if b.max_evaluations is not None and reserved >= b.max_evaluations:
-            return f"evaluation budget reached ({b.max_evaluations})"
-        if b.max_wall_seconds is not None and time.monotonic() - self._t0 >= b.max_wall_seconds:
-            return f"wall-time budget reached ({b.max_wall_seconds:g} s)"
-        if self.ceiling.refused is not None:
-            return str(self.ceiling.refused)
-        if b.max_tokens is not None and self.stats.tokens >= b.max_tokens:
-            return f"token budget reached ({b.max_tokens})"
-        if b.max_cost is not None and self.stats.cost >= b.max_cost:
-            return f"cost budget reached (${b.max_cost:g})"
-        if self._consecutive_rejects >= STALL_LIMIT:
+        reason = budget_reason(
+            self.config.budget, self.ceiling,
+            evaluations=self.stats.evaluations + (len(self._tasks) if starting else 0),
+            elapsed=time.monotonic() - self._t0, tokens=self.stats.tokens, cost=self.stats.cost)
+        if reason is None and self._consecutive_rejects >= STALL_LIMIT:
             return f"stalled: {STALL_LIMIT} proposals in a row never reached the sandbox"
-        return None
+        return reason
 
     def _wall_spent(self) -> bool:
         limit = self.config.budget.max_wall_seconds
@@ -422,12 +412,12 @@ class Engine:
             if result.status == Status.INFRA:
                 raise SeedInfraError(f"the {label} program could not be evaluated: "
                                      f"{result.reason}")
-            cand = self._new_candidate(
-                Proposal(program=program, operator=operator), island=0, result=result,
-                where=done,
+            cand = new_candidate(
+                Proposal(program=program, operator=operator), 0, result,
+                entry=self.problem.entry_name, executor=self.executor.name, where=done,
             )
             cand.extra["label"] = label
-            cand.timings = {"eval": round(result.elapsed, 4), **_eval_timings(result),
+            cand.timings = {"eval": round(result.elapsed, 4), **eval_timings(result),
                             "total": round(time.monotonic() - t0, 4)}
             await self._record(cand, program, result, Proposal(program=program, operator=operator),
                                node=done.node)
@@ -444,54 +434,6 @@ class Engine:
             )
 
     # ------------------------------------------------------------------ one candidate
-
-    async def _follow(self, plan: ReplayPlan) -> None:
-        """Start the recorded run's candidates in its order, each once as many candidates are
-        recorded as when it started (codeevo.schedule); then let them drain."""
-        for session in plan.sessions:
-            if session.epoch is not None:  # the recorded run was resumed here
-                if not await self._recorded_at_least(session.epoch):
-                    return
-                self._reseed(session.epoch)
-            for planned in session.starts:
-                # No candidate is recorded past this start's `after` before it has started.
-                self._pending_after = planned.stamp.after
-                if not await self._recorded_at_least(planned.stamp.after):
-                    return
-                reason = self._budget_reason(starting=True)
-                if reason is not None:
-                    self._finish(reason)
-                    return
-                if not await self._steering_ready():
-                    return
-                self._start_one(planned)
-                self._pending_after = float("inf")
-                self._progressed()
-        self._pending_after = float("inf")
-        self._progressed()
-        if self.config.budget.max_evaluations is not None:
-            return  # asked to go past the recording: the run goes on (and misses at once)
-        while self._tasks and self._stop_reason is None:
-            await self._wait_some()
-        if self._stop_reason is None:
-            self._finish(f"replayed the recorded run ({plan.candidates} candidates)")
-
-    async def _recorded_at_least(self, n: int) -> bool:
-        """Wait until `n` candidates are recorded; False when the run stops first or nothing
-        left in flight can get it there (the replay left its recording)."""
-        while self.seq < n and self._stop_reason is None:
-            if not self._tasks:
-                self.stop(f"replay diverged: {self.seq} candidates recorded, the recording "
-                          f"started its next candidate after {n}")
-                return False
-            waiter = asyncio.ensure_future(self._seq_changed.wait())
-            done, _ = await asyncio.wait({*self._tasks, waiter},
-                                         return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            for task in done:
-                if task is not waiter:
-                    self._reap(task)  # type: ignore[arg-type]
-        return self._stop_reason is None
 
     def _start_one(self, planned: Planned | None = None) -> None:
         stamp = Stamp(self._epoch, self._starts, self.seq)
@@ -553,7 +495,7 @@ class Engine:
             return  # nothing was spent on it; _budget_reason now stops new work
         t_prop = time.monotonic() - t0
         parents = proposal.parents or (work.request.parent.candidate.id,)
-        proposal = _with_parents(proposal, parents)
+        proposal = with_parents(proposal, parents)
         self._emit("proposed", operator=proposal.operator, model=proposal.model,
                    parents=list(parents), island=work.island, ok=proposal.program is not None)
         program = proposal.program
@@ -572,7 +514,7 @@ class Engine:
         novel = await self.steering.screen(work.island, program, verdict.program_hash,
                                            self._archive_programs(work.island), work.rng)
         if novel is not None:
-            proposal = _with_judge(proposal, novel)
+            proposal = with_judge(proposal, novel)
             if not novel.ok:
                 result = EvalResult(status=Status.REJECTED, stage="novelty", reason=novel.reason)
                 self._emit("screened", ok=False, stage="novelty", reason=novel.reason,
@@ -635,11 +577,12 @@ class Engine:
         t0: float, t_prop: float, t_eval: float, t_queue: float = 0.0,
         where: Evaluation | None = None,
     ) -> None:
-        cand = self._new_candidate(proposal, island=work.island, result=result, where=where)
+        cand = new_candidate(proposal, work.island, result, entry=self.problem.entry_name,
+                             executor=self.executor.name, where=where)
         # queue: waiting for an eval slot; eval: in the sandbox, split by _eval_timings into
         # startup (a runner started for it), setup (evaluator import + setup) and score.
         cand.timings = {"propose": round(t_prop, 4), "queue": round(t_queue, 4),
-                        "eval": round(t_eval, 4), **_eval_timings(result),
+                        "eval": round(t_eval, 4), **eval_timings(result),
                         "total": round(time.monotonic() - t0, 4)}
         cand.extra["sched"] = work.stamp.as_json()
         if work.trail.keys:
@@ -651,40 +594,6 @@ class Engine:
                 await self._seq_changed.wait()
         await self._record(cand, program, result, proposal,
                            node=where.node if where is not None else None)
-
-    def _new_candidate(
-        self, proposal: Proposal, island: int, result: EvalResult,
-        where: Evaluation | None = None,
-    ) -> Candidate:
-        program = proposal.program or ""
-        extra: dict[str, Any] = (
-            {"latency": round(proposal.latency, 4), "retries": proposal.retries}
-            if proposal.model else {}
-        )
-        if where is not None and self.executor.name != "local":
-            # Which cluster node scored it (a local run keeps candidate.json as it was).
-            extra["node"] = where.node
-            if where.attempts > 1:
-                extra["attempts"] = where.attempts
-        return Candidate(
-            id="",
-            seq=-1,
-            parents=list(proposal.parents),
-            operator=proposal.operator,
-            model=proposal.model,
-            island=island,
-            status=result.status,
-            stage=result.stage,
-            reason=result.reason,
-            score=result.score if result.status == Status.OK else None,
-            metrics=result.metrics,
-            features=result.features,
-            tokens={"input": proposal.tokens_in, "output": proposal.tokens_out},
-            cost=proposal.cost,
-            program_hash=program_hash(program) if program else "",
-            entry=self.problem.entry_name,
-            extra=extra,
-        )
 
     async def _record(
         self, cand: Candidate, program: str, result: EvalResult, proposal: Proposal,
@@ -795,39 +704,5 @@ class Engine:
         event = self.events.emit(kind, **fields)
         if self.on_event is not None:
             self.on_event(event)
-
-
-def _eval_timings(result: EvalResult) -> dict[str, float]:
-    """The sandbox's split of an evaluation: startup / setup / score (seconds, rounded), and
-    cpu: CPU-seconds the sandbox's runner and candidate processes used."""
-    return {k: round(result.timings[k], 4) for k in ("startup", "setup", "score", "cpu")
-            if k in result.timings}
-
-
-def as_recorded(verdict: Screening, planned: Planned) -> Screening:
-    """A replay's screening verdict: which of several equal programs in flight counted as the
-    duplicate depended on timing, so the recording decides."""
-    if verdict.stage == "duplicate" and not planned.duplicate:
-        return Screening(True, None, None, verdict.program_hash)
-    if verdict.ok and planned.duplicate:
-        return Screening(False, "duplicate", "exact duplicate of a program in flight "
-                         f"({verdict.program_hash[:12]}), as recorded", verdict.program_hash)
-    return verdict
-
-
-def _with_parents(proposal: Proposal, parents: tuple[str, ...]) -> Proposal:
-    return replace(proposal, parents=tuple(parents))
-
-
-def _with_judge(proposal: Proposal, verdict: NoveltyVerdict) -> Proposal:
-    """The proposal with what novelty screening cost (embedding, judge) and the judge's
-    transcript added."""
-    if not (verdict.judged or verdict.tokens_in or verdict.cost):
-        return proposal
-    return replace(proposal, tokens_in=proposal.tokens_in + verdict.tokens_in,
-                   tokens_out=proposal.tokens_out + verdict.tokens_out,
-                   cost=proposal.cost + verdict.cost,
-                   model=proposal.model or verdict.model,
-                   exchange={**proposal.exchange, **verdict.exchange})
 
 

@@ -9,11 +9,11 @@ from typing import Any
 from codeevo.assets import prepare_assets
 from codeevo.candidate import EvalResult, Status
 from codeevo.config import RunConfig
-from codeevo.engine import builtin_features
 from codeevo.executor.base import Executor
 from codeevo.executor.local import LocalExecutor
 from codeevo.executor.select import make_executor
 from codeevo.problem import Problem
+from codeevo.records import builtin_features
 from codeevo.sandbox.base import Sandbox, SandboxJob
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codeevo.candidate import Candidate
+from codeevo.mutation.screen import Screening
 
 
 @dataclass(frozen=True)
@@ -113,3 +114,14 @@ class ExchangeTrail:
 # Set by the engine around each candidate's proposal; read by the LLM client.
 EXCHANGE_TRAIL: contextvars.ContextVar[ExchangeTrail | None] = contextvars.ContextVar(
     "codeevo_exchange_trail", default=None)
+
+
+def as_recorded(verdict: Screening, planned: Planned) -> Screening:
+    """A replay's screening verdict: which of several equal programs in flight counted as the
+    duplicate depended on timing, so the recording decides."""
+    if verdict.stage == "duplicate" and not planned.duplicate:
+        return Screening(True, None, None, verdict.program_hash)
+    if verdict.ok and planned.duplicate:
+        return Screening(False, "duplicate", "exact duplicate of a program in flight "
+                         f"({verdict.program_hash[:12]}), as recorded", verdict.program_hash)
+    return verdict

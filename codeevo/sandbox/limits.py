@@ -163,16 +163,21 @@ def kill_uid_block(base: int, span: int = BLOCK_SPAN) -> int:
         pids = [p for p in _pids() if p != me and base <= (_real_uid(p) or -1) < base + span]
         if not pids:
             break
-        for sig in (signal.SIGSTOP, signal.SIGKILL):
-            for pid in pids:
-                try:
-                    os.kill(pid, sig)
-                except OSError:
-                    pass
+        _stop_then_kill(pids)
         killed += len(pids)
         time.sleep(0.002)
     return killed
 
+
+
+def _stop_then_kill(pids: list[int]) -> None:
+    """SIGSTOP all first (none can fork or signal while the others die), then SIGKILL."""
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
 
 def remove_files_of_block(base: int, span: int = BLOCK_SPAN) -> None:
     """Delete what the block's uids left at the top of the world-writable scratch folders."""
@@ -285,12 +290,7 @@ def kill_processes(uid: int | None = None, marker: bytes | None = None, rounds: 
         ]
         if not pids:
             break
-        for sig in (signal.SIGSTOP, signal.SIGKILL):
-            for pid in pids:
-                try:
-                    os.kill(pid, sig)
-                except OSError:
-                    pass
+        _stop_then_kill(pids)
         killed += len(pids)
         time.sleep(0.002)
     return killed
