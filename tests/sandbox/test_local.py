@@ -11,6 +11,7 @@ import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -173,3 +174,44 @@ def test_removing_a_run_folder_never_changes_the_shared_tmp(tmp_path: Path) -> N
     _remove(locked)
     assert not locked.exists()
     assert stat.S_IMODE(parent.stat().st_mode) == 0o1777
+
+
+@pytest.mark.parametrize("settings", [{}, {"warm_pool": False}, {"warm_pool_max_uses": 1}],
+                         ids=["warm", "fresh", "recycled"])
+def test_every_runner_closes_its_transport(tmp_path: Path, scratch: Path,
+                                           settings: dict[str, Any]) -> None:
+    # A subprocess transport left open is closed by the garbage collector at some later
+    # moment, after its event loop has closed: its close() then raises inside whatever Python
+    # code runs at that moment (seen in CI: an ast.parse in another test failed with CPython
+    # 3.11's "AST constructor recursion depth mismatch"). Every runner closes its own.
+    # recycled: each runner is ended in the background after its job and a new one started
+    # ahead; close() comes while both are under way.
+    from codeevo.sandbox.local import LocalRunner
+
+    runners: list[LocalRunner] = []
+    spawn = LocalRunner.spawn
+
+    async def spy(self: LocalRunner, *args: Any) -> None:
+        runners.append(self)
+        await spawn(self, *args)
+
+    evaluator = """
+    def main(ctx):
+        return {"score": 1.0}
+    """
+
+    async def main() -> None:
+        sb = LocalSandbox(SandboxConfig(memory_mb=256, **settings))
+        try:
+            for _ in range(3):
+                assert (await sb.evaluate(job(tmp_path, evaluator))).status == Status.OK
+        finally:
+            await sb.close()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(LocalRunner, "spawn", spy)
+        asyncio.run(main())
+    assert runners
+    for runner in runners:
+        assert runner.proc is not None
+        assert runner.proc._transport.is_closing(), "transport left for the GC"  # type: ignore[attr-defined]

@@ -51,6 +51,11 @@ async def _fill_form(app: CodeevoApp, budget: str, name: str = "cp") -> NewRunSc
     return form
 
 
+# A budget no run reaches while a test drives it: the offline operators evaluate hundreds of
+# candidates in seconds, and a run that finished on its own cannot be paused or stopped.
+LONG = "10000000"
+
+
 async def _start(pilot: Any, app: CodeevoApp, budget: str, name: str) -> DashboardScreen:
     await pilot.press("n")
     await _fill_form(app, budget, name)
@@ -107,7 +112,7 @@ async def test_pause_says_what_is_still_in_flight_then_stop_asks_then_resume(
     app = _app(tmp_path)
     run = tmp_path / "runs" / "long"
     async with app.run_test(size=SIZE) as pilot:
-        dash = await _start(pilot, app, "400", "long")
+        dash = await _start(pilot, app, LONG, "long")
         await wait_for(pilot, lambda: dash.state.evaluations >= 2, 120)
         await pilot.press("space")
         assert dash.live is not None and dash.live.paused
@@ -169,7 +174,7 @@ async def test_quit_and_detach_says_where_the_run_goes_on(tmp_path: Path) -> Non
     pid = None
     try:
         async with app.run_test(size=SIZE) as pilot:
-            dash = await _start(pilot, app, "400", "bg")
+            dash = await _start(pilot, app, LONG, "bg")
             await wait_for(pilot, lambda: dash.state.evaluations >= 1, 120)
             await pilot.press("q")
             await wait_for(pilot, lambda: isinstance(app.screen, QuitDialog), 10)
