@@ -124,9 +124,20 @@ class LocalRunner(RunnerHandle):
                     self._eof()
             await asyncio.to_thread(self._sweep)
         finally:
+            self._close_transport()
             if self.block is not None:
                 limits.release_uid_block(self.block[0])
                 self.block = None
+
+    def _close_transport(self) -> None:
+        """Close the runner's pipes now, on the running loop. asyncio closes a subprocess
+        transport itself only once every pipe has ended, and a process the runner left may
+        hold one open; left to the garbage collector, the transport closes into a loop that
+        has ended and raises inside whatever code runs at that moment."""
+        transport = getattr(self.proc, "_transport", None)
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
 
     def _signal(self) -> None:
         assert self.proc is not None

@@ -43,7 +43,11 @@ async def score(program: str) -> EvalResult:
                      evaluator_module=PROBLEM.config.evaluator.module,
                      stages=tuple(PROBLEM.config.stages),
                      evaluator_config=PROBLEM.config.evaluator.config)
-    return await LocalSandbox(SandboxConfig(timeout_slack_s=5)).evaluate(job)
+    sandbox = LocalSandbox(SandboxConfig(timeout_slack_s=5))
+    try:
+        return await sandbox.evaluate(job)
+    finally:
+        await sandbox.close()  # its warm runner must not outlive the test's event loop
 
 
 async def test_seed_program_scores() -> None:
