@@ -84,16 +84,19 @@ async def test_deadline_kills_a_runner_that_ignores_its_stage_timeout(
     assert result.stage == "main"
     assert 1.4 < result.elapsed < 5 + result.timings.get("startup", 0)
     assert list(scratch.iterdir()) == [], "a timed-out runner is not kept"
+    await sandbox.close()
 
 
 async def test_runner_dying_without_a_line_is_crashed_with_stderr(tmp_path: Path) -> None:
-    result = await LocalSandbox(CFG).evaluate(job(tmp_path, """
+    sandbox = LocalSandbox(CFG)
+    result = await sandbox.evaluate(job(tmp_path, """
         import os, sys
         def main(ctx):
             sys.stderr.write("last words\\n")
             sys.stderr.flush()
             os._exit(3)
     """))
+    await sandbox.close()
     assert result.status == Status.CRASHED and "code 3" in (result.reason or "")
     assert result.stage == "main"
     assert "last words" in result.artifacts["sandbox_stderr"]
@@ -118,6 +121,7 @@ async def test_cancel_kills_everything_and_cleans_up(tmp_path: Path, scratch: Pa
         await task
     assert list(scratch.iterdir()) == [], "a cancelled runner is not kept"
     assert not _running("cancel_probe_3f9.py"), "candidate survived the cancel"
+    await sandbox.close()
 
 
 async def test_close_kills_running_evaluations(tmp_path: Path) -> None:
@@ -142,6 +146,7 @@ async def test_concurrent_evaluations_do_not_interfere(tmp_path: Path) -> None:
     """, program="def f(x):\n    return x * 10\n") for i in range(4) if not
         (tmp_path / str(i)).mkdir()]
     results = await asyncio.gather(*(sandbox.evaluate(j) for j in jobs))
+    await sandbox.close()
     assert [r.score for r in results] == [0.0, 10.0, 20.0, 30.0]
 
 
