@@ -222,7 +222,12 @@ def bwrap_argv(conf: Confinement, workdir: Path, tmp_mb: int) -> list[str]:
     for extra in _ETC:
         if os.path.exists(extra):
             args += ["--ro-bind", extra, extra]
-    made: set[Path] = set()
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb * 2**20), "--perms",
+             "1777", "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/var/tmp"]
+    # After the private /tmp: an interpreter that lives under /tmp (a virtualenv made there)
+    # is bound into it, instead of being hidden by it (the runner would not start, and the
+    # sandbox would fall back to a weaker confinement that shows the host's files).
+    made: set[Path] = {Path("/tmp"), Path("/var"), Path("/var/tmp")}
     for d in interpreter_dirs():
         if not any(d == Path(t) or Path(t) in d.parents for t in _TOP):
             # Parents are made traversable (bwrap would copy the host's 0700 of /root).
@@ -231,9 +236,7 @@ def bwrap_argv(conf: Confinement, workdir: Path, tmp_mb: int) -> list[str]:
                     made.add(parent)
                     args += ["--perms", "0755", "--dir", str(parent)]
             args += ["--ro-bind", str(d), str(d)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_mb * 2**20), "--perms",
-             "1777", "--tmpfs", "/tmp", "--perms", "1777", "--dir", "/var/tmp",
-             "--bind", str(workdir), "/work", "--chdir", "/work",
+    args += ["--bind", str(workdir), "/work", "--chdir", "/work",
              "--setenv", "HOME", "/work", "--setenv", "TMPDIR", "/work"]
     return args
 
