@@ -117,7 +117,10 @@ async def test_root_driver_confines_the_runner_with_a_fresh_uid() -> None:
     if os.geteuid() == 0:
         assert conf.drop, "running as root but the local sandbox did not drop privileges"
         program = "import os\ndef main():\n    return [os.getuid(), os.getgid(), os.getgroups()]\n"
-        result = await sandbox.evaluate(make_job(program))
+        try:
+            result = await sandbox.evaluate(make_job(program))
+        finally:
+            await sandbox.close()  # its warm runner must not outlive the test's event loop
         assert result.status == Status.OK, result
         uid, gid, groups = __import__("json").loads(result.artifacts["value"])
         assert uid != 0 and gid != 0 and groups == []
