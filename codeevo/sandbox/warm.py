@@ -161,7 +161,8 @@ class RunnerPool:
         self._start = start
         self._slots: dict[str, _Slot] = {}
         self._busy: set[RunnerHandle] = set()
-        self._ahead: set[asyncio.Task[None]] = set()
+        self._ahead: set[asyncio.Task[None]] = set()  # runners started ahead of need
+        self._ending: set[asyncio.Task[None]] = set()  # runners being killed in the background
         self._closed = False
 
     @property
@@ -243,8 +244,8 @@ class RunnerPool:
 
     def _spawn_kill(self, runner: RunnerHandle) -> None:
         task = asyncio.get_running_loop().create_task(runner.kill())
-        self._ahead.add(task)
-        task.add_done_callback(self._ahead.discard)
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
 
     def _start_ahead(self, job: SandboxJob, key: str) -> None:
         slot = self._slots.setdefault(key, _Slot([]))
@@ -273,6 +274,9 @@ class RunnerPool:
         self._slots.clear()
         await asyncio.gather(*(r.kill() for r in runners), return_exceptions=True)
         await asyncio.gather(*self._ahead, return_exceptions=True)
+        # Kills under way are finished, never cancelled: a kill cancelled before it ran left
+        # its runner alive and its pipes open until the garbage collector met them.
+        await asyncio.gather(*self._ending, return_exceptions=True)
 
     @property
     def closed(self) -> bool:

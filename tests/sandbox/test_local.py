@@ -181,10 +181,12 @@ def test_removing_a_run_folder_never_changes_the_shared_tmp(tmp_path: Path) -> N
     assert stat.S_IMODE(parent.stat().st_mode) == 0o1777
 
 
-@pytest.mark.parametrize("settings", [{}, {"warm_pool": False}, {"warm_pool_max_uses": 1}],
-                         ids=["warm", "fresh", "recycled"])
+@pytest.mark.parametrize(("settings", "fails"),
+                         [({}, False), ({"warm_pool": False}, False),
+                          ({"warm_pool_max_uses": 1}, False), ({}, True)],
+                         ids=["warm", "fresh", "recycled", "failed"])
 def test_every_runner_closes_its_transport(tmp_path: Path, scratch: Path,
-                                           settings: dict[str, Any]) -> None:
+                                           settings: dict[str, Any], fails: bool) -> None:
     # A subprocess transport left open is closed by the garbage collector at some later
     # moment, after its event loop has closed: its close() then raises inside whatever Python
     # code runs at that moment (seen in CI: an ast.parse in another test failed with CPython
@@ -200,8 +202,11 @@ def test_every_runner_closes_its_transport(tmp_path: Path, scratch: Path,
         runners.append(self)
         await spawn(self, *args)
 
+    # failed: a runner whose job failed is ended in the background; close() comes at once.
     evaluator = """
     def main(ctx):
+        if ctx.config.get("fail"):
+            raise ValueError("no")
         return {"score": 1.0}
     """
 
@@ -209,7 +214,8 @@ def test_every_runner_closes_its_transport(tmp_path: Path, scratch: Path,
         sb = LocalSandbox(SandboxConfig(memory_mb=256, **settings))
         try:
             for _ in range(3):
-                assert (await sb.evaluate(job(tmp_path, evaluator))).status == Status.OK
+                r = await sb.evaluate(job(tmp_path, evaluator, config={"fail": fails}))
+                assert (r.status == Status.OK) != fails, r
         finally:
             await sb.close()
 
