@@ -4,6 +4,9 @@ An evaluator folder may hold ``prepare.py`` defining ``prepare(config: dict, cac
 -> Path``. It runs once in the driver (e.g. to build and cache a model zoo) and returns a folder
 that travels to the sandbox as secret ``assets/``: the evaluator reads it in ``setup(ctx)`` and
 the runner deletes it before any candidate process starts.
+
+A ``ValueError`` from ``prepare`` means a bad ``evaluator.config`` (its message names the key):
+codeevo reports it as a configuration error (exit 2), never as a traceback.
 """
 
 from __future__ import annotations
@@ -48,7 +51,11 @@ def prepare_assets(problem: Problem, evaluator_config: dict[str, Any] | None = N
         config = problem.config.evaluator.config if evaluator_config is None else evaluator_config
         root = cache_root() / "assets"
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        out = prepare(dict(config), root)
+        try:
+            out = prepare(dict(config), root)
+        except ValueError as exc:  # the hook's way to reject its config (message names the key)
+            raise ConfigError(f"problem {problem.name} ({problem.root / 'problem.yaml'}, "
+                              f"evaluator.config with any --set overrides): {exc}") from exc
     finally:
         try:
             sys.path.remove(str(problem.evaluator_dir))

@@ -406,6 +406,16 @@ class InsightsConfig(_Model):
     max_chars: int = Field(default=2500, ge=200, description="cap on the text put in prompts")
 
 
+class RunEvaluatorConfig(_Model):
+    """This run's changes to the problem's evaluator settings (kept in the run's config.yaml,
+    so resume, report and the TUI see the same evaluator)."""
+
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="deep-merged into the problem's evaluator.config for this run, e.g. "
+        "--set evaluator.config.preset=transformer")
+
+
 class RunConfig(_Model):
     """Everything a run needs besides the problem folder; saved as the run's config.yaml."""
 
@@ -420,6 +430,7 @@ class RunConfig(_Model):
     novelty: NoveltyConfig = Field(default_factory=NoveltyConfig)
     bandit: BanditConfig = Field(default_factory=BanditConfig)
     insights: InsightsConfig = Field(default_factory=InsightsConfig)
+    evaluator: RunEvaluatorConfig = Field(default_factory=RunEvaluatorConfig)
 
     @model_validator(mode="after")
     def _models_named(self) -> RunConfig:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from codeevo.config import ProblemConfig, load_yaml, validation_error
+from codeevo.config import ProblemConfig, RunConfig, deep_merge, load_yaml, validation_error
 from codeevo.errors import ConfigError
 from codeevo.mutation.blocks import BlockError, split
 
@@ -96,6 +96,16 @@ class Problem:
     @property
     def foreign(self) -> bool:
         return self.origin is not None
+
+    def for_run(self, config: RunConfig) -> Problem:
+        """The problem as a run with `config` sees it: the run's ``evaluator.config`` deep-merged
+        into the problem's (``--set evaluator.config.KEY=VALUE``)."""
+        extra = config.evaluator.config
+        if not extra:
+            return self
+        evaluator = self.config.evaluator.model_copy(
+            update={"config": deep_merge(self.config.evaluator.config, extra)})
+        return replace(self, config=self.config.model_copy(update={"evaluator": evaluator}))
 
     def notices(self) -> list[str]:
         """Lines a run or an evaluation shows at start: where a translated folder came from,

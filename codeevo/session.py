@@ -73,6 +73,7 @@ async def open_session(
     exit 2, otherwise); `say` shows what a slow check is doing."""
     from codeevo.llm.preflight import preflight
 
+    problem = problem.for_run(config)  # the run's evaluator.config overrides, if any
     problem.check_requirements()
     await preflight(config.llm, config.budget, say=say)
     notices: list[str] = problem.notices()

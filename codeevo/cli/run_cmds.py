@@ -224,6 +224,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     problem = problem_from_args(args.problem, args)
     config = build_config(problem, args)
+    problem = problem.for_run(config)  # --set evaluator.config.KEY=VALUE
     for line in problem.notices():
         print(line, file=sys.stderr)
     if args.program is None:

@@ -228,8 +228,8 @@ def run_report(
     from codeevo.runs import RunDir
 
     run = RunDir.open(run_dir)
-    problem = load_problem(run.problem_path(), run.problem_config_file())
     config = run.load_config()
+    problem = load_problem(run.problem_path(), run.problem_config_file()).for_run(config)
     if sandbox:
         config.sandbox.kind = sandbox  # type: ignore[assignment]
     best, program, _ = best_record(run_dir)

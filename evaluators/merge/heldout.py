@@ -12,6 +12,12 @@ Task families (transforms of digits' 8x8 images, label maps from ``tasks.py``):
 - photometric: inversion, blur, Gaussian noise, contrast;
 - permutation: fixed pixel permutations (never seen in pre-training's augmentation);
 - mixed: a zoo holding tasks of all three kinds.
+
+The transformer zoos (family ``bert``, ``transformer_zoo.py``) have their own task families
+(``SEQ_TASK_FAMILIES``: transforms of ``seq_tasks.py``'s sequences) and their own suite
+(``SUITES["transformer"]``): positional (reversals, rolls, half swaps, interleaving), lexical
+(token permutations, shifts, mirroring), noisy (token noise, alone or composed) and mixed; two
+backbone shapes and SGD and Adam fine-tuning, as the digits suite.
 """
 
 from __future__ import annotations
@@ -40,6 +46,33 @@ TASK_FAMILIES: dict[str, tuple[str, ...]] = {
         "noise25+rot180:threshold", "transpose+contrast:parity", "perm37+invert:mod4",
         "shiftN+flipv:identity", "quadswap+blur:loops",
     ),
+}
+
+# Sequence tasks (seq_tasks.py specs); none is in transformer_zoo.POOL, the search tasks' pool.
+SEQ_TASK_FAMILIES: dict[str, tuple[str, ...]] = {
+    "positional": (
+        "roll3:mod4", "reverse:parity", "swap:threshold", "interleave:mod3",
+        "roll5+reverse:identity", "swap+roll2:loops", "interleave+roll1:shift3", "roll9:reverse",
+    ),
+    "lexical": (
+        "perm3:mod3", "perm4:threshold", "shift5:loops", "mirror+shift2:identity",
+        "perm5+mirror:parity", "shift11:reverse", "perm6:mod4", "shift1+perm7:shift3",
+    ),
+    "noisy": (
+        "noise15:identity", "noise25:threshold", "noise10+swap:mod4", "noise20+perm8:parity",
+        "noise15+reverse:mod3", "noise25+roll4:loops", "noise10+shift6:reverse",
+        "noise20+interleave:shift3",
+    ),
+    "mixed": (
+        "reverse+perm9:mod4", "noise15+shift4:parity", "swap+mirror:mod3",
+        "roll7+noise10:threshold", "interleave+perm10:identity", "shift9+roll3:reverse",
+        "mirror+reverse:loops", "noise20+swap+shift2:shift3",
+    ),
+}
+
+# The task families of each zoo family.
+FAMILY_TASKS: dict[str, dict[str, tuple[str, ...]]] = {
+    "mlp": TASK_FAMILIES, "bert": SEQ_TASK_FAMILIES,
 }
 
 SGD = {"optimizer": "sgd", "steps": 300, "lr": 0.02, "batch": 128}
@@ -88,6 +121,29 @@ DEFAULT_SUITE: list[SuiteEntry] = [
 ]
 
 
+SEQ_SHAPE = {"hidden": 128, "layers": 2, "intermediate": 256}  # the transformer search shape
+SEQ_DEEP = {"hidden": 96, "layers": 3, "intermediate": 192}
+SEQ_SGD = {"optimizer": "sgd", "steps": 400, "lr": 0.003, "batch": 32}  # the search recipe
+SEQ_ADAM = {"optimizer": "adam", "steps": 300, "lr": 3e-4, "batch": 32}
+
+
+def _seq(shape: dict[str, int], recipe: dict[str, Any], seed: int, family: str) -> SuiteEntry:
+    return SuiteEntry("bert", shape, recipe, (seed,), SEQ_TASK_FAMILIES[family], family)
+
+
+# Eight transformer zoos: four task families, two backbone shapes, SGD and Adam, seeds 100-107.
+TRANSFORMER_SUITE: list[SuiteEntry] = [
+    _seq(SEQ_SHAPE, SEQ_SGD, 100, "positional"),
+    _seq(SEQ_SHAPE, SEQ_SGD, 101, "lexical"),
+    _seq(SEQ_SHAPE, SEQ_ADAM, 102, "noisy"),
+    _seq(SEQ_SHAPE, SEQ_ADAM, 103, "mixed"),
+    _seq(SEQ_DEEP, SEQ_SGD, 104, "noisy"),
+    _seq(SEQ_DEEP, SEQ_ADAM, 105, "positional"),
+    _seq(SEQ_DEEP, SEQ_SGD, 106, "mixed"),
+    _seq(SEQ_DEEP, SEQ_ADAM, 107, "lexical"),
+]
+
+
 def _reshaped(entry: SuiteEntry, shapes: dict[tuple[int, int], tuple[int, int]]) -> SuiteEntry:
     width, depth = shapes[(entry.backbone["width"], entry.backbone["depth"])]
     return replace(entry, backbone={"width": width, "depth": depth})
@@ -98,6 +154,7 @@ SUITES: dict[str, list[SuiteEntry]] = {
     "default": DEFAULT_SUITE,
     "gpu-large": [_reshaped(e, {SEARCH_SHAPE: (1024, 3), DEEP_SHAPE: (1536, 4)})
                   for e in DEFAULT_SUITE],
+    "transformer": TRANSFORMER_SUITE,
 }
 
 

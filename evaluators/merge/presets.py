@@ -4,7 +4,7 @@
 
 - ``preset``: ``default`` (CPU, ~10 s a zoo), ``gpu-large`` (wider backbone, 12 tasks) or
   ``transformer`` (a small BERT-style encoder on synthetic sequence tasks, ``transformer_zoo.py``;
-  one group of zoos per split, its held-out tasks disjoint from its search tasks).
+  its held-out suite is ``heldout.SUITES["transformer"]``).
 - ``split``: ``search`` (fitness) or ``heldout`` (reports: the preset's held-out suite of
   ``heldout.py``, disjoint from the search split in seeds and tasks).
 - ``zoo``: overrides of the preset's shared settings (width, depth, augment, pretrain, probe,
@@ -15,7 +15,7 @@
   and recipes), for ``heldout`` its suite (``heldout.py``); ``k`` and ``finetune`` then apply to
   every group or entry, each keeping its own backbone and recipe. With ``seeds`` or ``tasks``,
   the split is that one group of zoos on the shared settings (tasks by default: the preset's
-  search tasks for ``search``, the mixed held-out family for ``heldout``).
+  search tasks for ``search``, the zoo family's mixed held-out family for ``heldout``).
 - ``scales``: the λ grid; ``device``: auto | cpu | cuda[:N]; ``time_limit``: seconds for the
   candidate's merges (all zoos together).
 - ``calibration``: ``{per_task: N}`` turns on the data-assisted track (``calibration.py``).
@@ -27,7 +27,7 @@ from typing import Any
 
 from calibration import per_task  # type: ignore[import-not-found]
 from families import ZooSpecLike  # type: ignore[import-not-found]
-from heldout import SUITES, TASK_FAMILIES, SuiteEntry, check_disjoint  # type: ignore[import-not-found]
+from heldout import FAMILY_TASKS, SUITES, SuiteEntry, check_disjoint  # type: ignore[import-not-found]
 from transformer_zoo import PRESET as TRANSFORMER  # type: ignore[import-not-found]
 from transformer_zoo import ZOO_KEYS as TRANSFORMER_KEYS  # type: ignore[import-not-found]
 from transformer_zoo import transformer_specs  # type: ignore[import-not-found]
@@ -122,18 +122,18 @@ def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpecLike]]:
     split = config.get("split", "search")
     shared = {**preset["zoo"], **(config.get("zoo") or {})}
     user = config.get(split) or {}
-    if preset.get("family") == "bert":  # one group of zoos per split (transformer_zoo.PRESET)
-        part = {**preset[split], **user}
-        zoos = _group_zoos(split, part, shared, bert=True)
-    elif {"seeds", "tasks"} & set(user):  # the user's own group replaces the preset's zoos
+    family = preset.get("family", "mlp")
+    if {"seeds", "tasks"} & set(user):  # the user's own group replaces the preset's zoos
         # Without tasks: the search split keeps the preset's search tasks (from the pool), the
         # held-out split takes the mixed held-out family; so the two stay disjoint.
-        default = (list(TASK_FAMILIES["mixed"]) if split == "heldout"
+        default = (list(FAMILY_TASKS[family]["mixed"]) if split == "heldout"
                    else list(preset["search"][0]["tasks"]))
         part = {"tasks": default, **user}
+        if split == "search" and len(preset["search"]) == 1:  # one group: its seeds by default
+            part = {"seeds": preset["search"][0]["seeds"], **part}
         if "seeds" not in part:
             raise ValueError(f"evaluator.config.{split}.seeds: no seeds given")
-        zoos = _group_zoos(split, part, shared)
+        zoos = _group_zoos(split, part, shared, bert=family == "bert")
     elif split == "heldout":
         zoos = [z for entry in SUITES[preset_name] for z in _entry_zoos(entry, shared, user)]
     else:
@@ -141,7 +141,8 @@ def split_zoos(config: dict[str, Any]) -> list[tuple[str, ZooSpecLike]]:
         for group in preset["search"]:
             ft = {**(group.get("finetune") or {}), **(user.get("finetune") or {})}
             part = {**group, **({"k": user["k"]} if user.get("k") else {}), "finetune": ft}
-            zoos += _group_zoos(split, part, {**shared, **(group.get("zoo") or {})})
+            zoos += _group_zoos(split, part, {**shared, **(group.get("zoo") or {})},
+                                bert=family == "bert")
     if split == "heldout":
         search = split_zoos({**config, "split": "search"})
         check_disjoint([(s.seed, s.tasks) for _, s in search],
@@ -167,13 +168,16 @@ def _group_zoos(split: str, part: dict[str, Any], shared: dict[str, Any],
 
 
 def _entry_zoos(entry: SuiteEntry, shared: dict[str, Any],
-                user: dict[str, Any]) -> list[tuple[str, ZooSpec]]:
-    if entry.family != "mlp":
-        raise ValueError(f"held-out suite: unknown zoo family {entry.family!r}")
+                user: dict[str, Any]) -> list[tuple[str, ZooSpecLike]]:
     tasks = list(entry.tasks)[: int(user["k"])] if user.get("k") else list(entry.tasks)
     ft = {**entry.recipe, **(user.get("finetune") or {})}
     own = {**shared, **entry.backbone}
-    return [(entry.label(seed), _spec(seed, tasks, own, ft)) for seed in entry.seeds]
+    seeds = [int(seed) for seed in entry.seeds]
+    if entry.family == "bert":
+        return [(entry.label(s.seed), s) for s in transformer_specs(own, tasks, ft, seeds)]
+    if entry.family != "mlp":
+        raise ValueError(f"held-out suite: unknown zoo family {entry.family!r}")
+    return [(entry.label(seed), _spec(seed, tasks, own, ft)) for seed in seeds]
 
 
 def _spec(seed: int, tasks: list[str], shared: dict[str, Any], ft: dict[str, Any]) -> ZooSpec:

@@ -251,9 +251,9 @@ PRESET: dict[str, Any] = {
         "probe": {"optimizer": "adam", "steps": 300, "lr": 1e-2, "batch": 256},
         "finetune": {"optimizer": "sgd", "steps": 400, "lr": 0.003, "batch": 32},
     },
-    "search": {"seeds": [0, 1, 2], "tasks": list(range(8))},
-    # disjoint from the search split in seeds and tasks (heldout.check_disjoint)
-    "heldout": {"seeds": [100, 101], "tasks": [8, 9, 10, 11, 12, 13, 14, 15]},
+    "search": [{"seeds": [0, 1, 2], "tasks": list(range(8))}],
+    # The held-out split is heldout.SUITES["transformer"]: eight zoos (seeds 100-107) on tasks
+    # outside POOL, two backbone shapes, SGD and Adam (heldout.check_disjoint checks it).
 }
 
 

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from heldout import SUITES, TASK_FAMILIES, SuiteEntry  # type: ignore[import-not-found]
-from presets import POOL, PRESETS, split_zoos, zoo_specs  # type: ignore[import-not-found]
+from heldout import (  # type: ignore[import-not-found]
+    FAMILY_TASKS,
+    SEQ_TASK_FAMILIES,
+    SUITES,
+    TASK_FAMILIES,
+    SuiteEntry,
+)
+from presets import PRESETS, split_zoos, zoo_specs  # type: ignore[import-not-found]
+from seq_tasks import parse_seq_task  # type: ignore[import-not-found]
 from tasks import parse_task  # type: ignore[import-not-found]
+
+PARSE = {"mlp": parse_task, "bert": parse_seq_task}
+
+
+def _shape(spec: Any) -> tuple[int, int]:
+    return (spec.width, spec.depth) if spec.family == "mlp" else (spec.hidden, spec.layers)
 
 
 @pytest.mark.parametrize("preset", sorted(SUITES))
@@ -18,12 +32,14 @@ def test_suite_covers_families_shapes_and_recipes(preset: str) -> None:
     assert len(specs) >= 8
     families = {e.task_family for e in SUITES[preset]}
     assert len(families) >= 3
-    assert len({(s.width, s.depth) for s in specs}) >= 2
+    assert len({_shape(s) for s in specs}) >= 2
     assert {s.finetune.optimizer for s in specs} == {"sgd", "adam"}
     assert len({label for label, _ in zoos}) == len(zoos)  # every zoo has its own label
+    assert len({s.seed for s in specs}) == len(specs)
     for spec in specs:
+        assert spec.family == PRESETS[preset].get("family", "mlp")
         for task in spec.tasks:
-            parse_task(task)
+            PARSE[spec.family](task)
 
 
 @pytest.mark.parametrize("preset", sorted(SUITES))
@@ -33,7 +49,8 @@ def test_suite_is_disjoint_from_search_in_seeds_and_tasks(preset: str) -> None:
     assert {s.seed for s in search}.isdisjoint({s.seed for s in held})
     held_tasks = {t for s in held for t in s.tasks}
     assert {t for s in search for t in s.tasks}.isdisjoint(held_tasks)
-    assert held_tasks.isdisjoint(POOL)  # no preset's search pool holds a held-out task
+    # no preset's search pool holds a held-out task
+    assert held_tasks.isdisjoint(PRESETS[preset]["zoo"]["pool"])
 
 
 @pytest.mark.parametrize("preset", sorted(SUITES))
@@ -45,14 +62,14 @@ def test_own_seeds_without_tasks_keep_the_splits_disjoint(preset: str) -> None:
     held = zoo_specs({**cfg, "split": "heldout"})
     pool = PRESETS[preset]["zoo"]["pool"]
     assert [s.tasks for s in search] == [tuple(pool[:2])]
-    assert {t for s in held for t in s.tasks} == set(TASK_FAMILIES["mixed"])
+    family = PRESETS[preset].get("family", "mlp")
+    assert {t for s in held for t in s.tasks} == set(FAMILY_TASKS[family]["mixed"])
 
 
-def test_every_preset_has_a_held_out_suite_or_its_own_held_out_group() -> None:
-    # The digit-MLP presets share the suite above; the transformer preset keeps one group of
-    # zoos per split (tests/merge/test_transformer_zoo.py checks that those are disjoint).
+def test_every_preset_has_a_held_out_suite_of_its_own_zoo_family() -> None:
+    assert set(PRESETS) <= set(SUITES)
     for name, preset in PRESETS.items():
-        assert name in SUITES or (preset.get("family") == "bert" and "heldout" in preset), name
+        assert {e.family for e in SUITES[name]} == {preset.get("family", "mlp")}, name
 
 
 def test_overlapping_config_is_an_error_naming_the_key() -> None:
@@ -65,10 +82,11 @@ def test_overlapping_config_is_an_error_naming_the_key() -> None:
         split_zoos({"split": "heldout", "search": {"seeds": [100]}})
 
 
-def test_families_are_distinct_task_sets() -> None:
-    all_tasks = [t for tasks in TASK_FAMILIES.values() for t in tasks]
+@pytest.mark.parametrize("families", [TASK_FAMILIES, SEQ_TASK_FAMILIES])
+def test_families_are_distinct_task_sets(families: dict[str, tuple[str, ...]]) -> None:
+    all_tasks = [t for tasks in families.values() for t in tasks]
     assert len(all_tasks) == len(set(all_tasks))
-    assert all(len(tasks) >= 6 for tasks in TASK_FAMILIES.values())
+    assert all(len(tasks) >= 6 for tasks in families.values())
 
 
 def test_suite_is_an_appendable_list_of_entries(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,16 +103,24 @@ def test_suite_is_an_appendable_list_of_entries(monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.mark.slow
-def test_suite_is_built_and_cached_like_the_search_zoos(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("preset", "first_label"), [
+    ("default", "mlp:256x2/sgd/geometric/s100"),
+    ("transformer", "bert:128x2x256/sgd/positional/s100"),
+])
+def test_suite_is_built_and_cached_like_the_search_zoos(tmp_path: Path, preset: str,
+                                                        first_label: str) -> None:
     import prepare  # type: ignore[import-not-found]
 
-    # Tiny recipes keep the ten builds quick; each entry keeps its backbone and optimizer.
-    cfg = {"split": "heldout", "zoo": {"pretrain": {"steps": 5}, "probe": {"steps": 5}},
+    # Tiny recipes keep the builds quick; each entry keeps its backbone and optimizer.
+    cfg = {"preset": preset, "split": "heldout",
+           "zoo": {"pretrain": {"steps": 5}, "probe": {"steps": 5}},
            "heldout": {"k": 2, "finetune": {"steps": 5}}}
     first = Path(prepare.prepare(cfg, tmp_path))
     manifest = json.loads((first / "manifest.json").read_text())
     assert len(manifest["zoos"]) == len(split_zoos(cfg))
-    assert manifest["zoos"][0]["label"] == "mlp:256x2/sgd/geometric/s100"
+    assert manifest["zoos"][0]["label"] == first_label
+    families = {e.family for e in SUITES[preset]}
+    assert {z.get("model", {}).get("family", "mlp") for z in manifest["zoos"]} == families
     zoo_dirs = sorted((tmp_path / "merge-zoo").iterdir())
     assert len(zoo_dirs) == len(manifest["zoos"])
     stamps = [(d / "meta.json").stat().st_mtime_ns for d in zoo_dirs]
