@@ -61,7 +61,7 @@ SEQ_TASK_FAMILIES: dict[str, tuple[str, ...]] = {
     "noisy": (
         "noise15:identity", "noise25:threshold", "noise10+swap:mod4", "noise20+perm8:parity",
         "noise15+reverse:mod3", "noise25+roll4:loops", "noise10+shift6:reverse",
-        "noise20+interleave:shift3",
+        "noise20+mirror:shift3",
     ),
     "mixed": (
         "reverse+perm9:mod4", "noise15+shift4:parity", "swap+mirror:mod3",
@@ -124,7 +124,7 @@ DEFAULT_SUITE: list[SuiteEntry] = [
 SEQ_SHAPE = {"hidden": 128, "layers": 2, "intermediate": 256}  # the transformer search shape
 SEQ_DEEP = {"hidden": 96, "layers": 3, "intermediate": 192}
 SEQ_SGD = {"optimizer": "sgd", "steps": 400, "lr": 0.003, "batch": 32}  # the search recipe
-SEQ_ADAM = {"optimizer": "adam", "steps": 300, "lr": 3e-4, "batch": 32}
+SEQ_ADAM = {"optimizer": "adam", "steps": 400, "lr": 1e-3, "batch": 32}
 
 
 def _seq(shape: dict[str, int], recipe: dict[str, Any], seed: int, family: str) -> SuiteEntry:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from codeevo.cli import build_parser
+from codeevo.errors import CodeevoError
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -54,9 +55,16 @@ def test_docs_show_commands() -> None:
 def test_every_codeevo_line_parses(where: str, cmd: str) -> None:
     words = shlex.split(_concrete(cmd).split(" > ")[0])[1:]
     try:
-        build_parser().parse_args(words)
+        args = build_parser().parse_args(words)
     except SystemExit as exc:  # argparse's way of refusing
         pytest.fail(f"{where}: `{cmd}` is refused by the parser (exit {exc.code})")
+    if getattr(args, "set", None) and not getattr(args, "config", None):
+        from codeevo.cli.options import build_config
+
+        try:  # every --set path and value is one the run config accepts
+            build_config(None, args)
+        except CodeevoError as exc:
+            pytest.fail(f"{where}: `{cmd}`: {exc}")
 
 
 @pytest.fixture(scope="module")
