@@ -5,6 +5,10 @@ An evaluator folder may hold ``prepare.py`` defining ``prepare(config: dict, cac
 that travels to the sandbox as secret ``assets/``: the evaluator reads it in ``setup(ctx)`` and
 the runner deletes it before any candidate process starts.
 
+The folder's ``manifest.json`` may declare ``"time_scale": x`` (x >= 1): the problem's stage
+timeouts are multiplied by it for this config (e.g. a held-out split of more zoos than the
+search split gets as much time per zoo), wherever the assets are used (runs, eval, report).
+
 A ``ValueError`` from ``prepare`` means a bad ``evaluator.config`` (its message names the key):
 codeevo reports it as a configuration error (exit 2), never as a traceback.
 """
@@ -12,8 +16,10 @@ codeevo reports it as a configuration error (exit 2), never as a traceback.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +77,24 @@ def prepare_assets(problem: Problem, evaluator_config: dict[str, Any] | None = N
     if not path.is_dir():
         raise ConfigError(f"{hook}: prepare() returned {path}, which is not a folder")
     return path
+
+
+def time_scale(assets: Path | None) -> float:
+    """The assets' declared stage-timeout factor (``manifest.json`` ``time_scale``), else 1."""
+    if assets is None:
+        return 1.0
+    try:
+        data = json.loads((assets / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return 1.0
+    value = data.get("time_scale", 1.0) if isinstance(data, dict) else 1.0
+    return float(value) if isinstance(value, (int, float)) and value >= 1 else 1.0
+
+
+def with_time_scale(problem: Problem, assets: Path | None) -> Problem:
+    """`problem` with its stage timeouts multiplied by the assets' ``time_scale``."""
+    scale = time_scale(assets)
+    if scale == 1.0:
+        return problem
+    stages = [s.model_copy(update={"timeout": s.timeout * scale}) for s in problem.config.stages]
+    return replace(problem, config=problem.config.model_copy(update={"stages": stages}))

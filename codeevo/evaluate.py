@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from codeevo.assets import prepare_assets
+from codeevo.assets import prepare_assets, with_time_scale
 from codeevo.candidate import EvalResult, Status
 from codeevo.config import RunConfig
 from codeevo.executor.base import Executor
@@ -39,6 +39,7 @@ async def evaluate_program(
         executor = LocalExecutor(sandbox, 1)
     try:
         assets = await asyncio.to_thread(prepare_assets, problem, ev_cfg)
+        problem = with_time_scale(problem, assets)
         await executor.start()
         job = SandboxJob(
             program=program,

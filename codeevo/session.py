@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codeevo.assets import prepare_assets
+from codeevo.assets import prepare_assets, with_time_scale
 from codeevo.budget import SpendCeiling
 from codeevo.config import RunConfig
 from codeevo.engine import Engine
@@ -90,6 +90,7 @@ async def open_session(
             run = RunDir.open(run_path)
             run.acquire()
         assets = await asyncio.to_thread(prepare_assets, problem)
+        problem = with_time_scale(problem, assets)  # the assets' time_scale, if declared
         # A cluster that cannot run a single job fails here, before a new run directory exists.
         await executor.start()
         if executor.name != "local":

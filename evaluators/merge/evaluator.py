@@ -72,7 +72,7 @@ def setup(ctx: Any) -> None:
             calib[f"calib_{i}.npz"] = (ctx.assets / f"calib_{i}.npz").read_bytes()
     labels = [str(info.get("label", f"zoo{i}")) for i, info in enumerate(manifest["zoos"])]
     ctx.state.update(zoos=zoos, weights=weights, calib=calib, device=device, device_note=note,
-                     labels=labels)
+                     labels=labels, time_scale=float(manifest.get("time_scale", 1.0)))
 
 
 def _fail(status: str, reason: str, artifacts: dict[str, str]) -> dict[str, Any]:
@@ -95,7 +95,8 @@ def fitness(ctx: Any) -> dict[str, Any]:
     run = ctx.run_candidate(
         driver=DRIVER, files=files,
         kwargs={"zoos": len(zoos), "device": "cpu", "calibration": calibrated, "models": models},
-        timeout=float(ctx.config.get("time_limit", 60)),
+        # time_limit is for the search split's zoos; prepare's time_scale keeps it per zoo.
+        timeout=float(ctx.config.get("time_limit", 60)) * ctx.state.get("time_scale", 1.0),
     )
     if run.stdout:
         artifacts["stdout"] = run.stdout[-2000:]

@@ -119,6 +119,10 @@ def test_suite_is_built_and_cached_like_the_search_zoos(tmp_path: Path, preset: 
     manifest = json.loads((first / "manifest.json").read_text())
     assert len(manifest["zoos"]) == len(split_zoos(cfg))
     assert manifest["zoos"][0]["label"] == first_label
+    # As much merge and stage time per zoo as the search split (10 vs 5 zoos, 8 vs 3).
+    search = split_zoos({**cfg, "split": "search"})
+    assert manifest["time_scale"] == pytest.approx(len(manifest["zoos"]) / len(search))
+    assert manifest["time_scale"] > 1
     families = {e.family for e in SUITES[preset]}
     assert {z.get("model", {}).get("family", "mlp") for z in manifest["zoos"]} == families
     zoo_dirs = sorted((tmp_path / "merge-zoo").iterdir())
